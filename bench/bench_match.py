@@ -1,0 +1,90 @@
+"""Speed of intent matching and of the whole core, with the real intent set and with it
+replicated 10 times (synthetic), so the growth of cost with the number of intents shows.
+
+    python bench/bench_match.py [--rounds N]
+
+Prints messages per second and p50/p99 latency for `match` and for `respond()` with SQLite
+state, on one core (rapidfuzz runs with workers=1)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bot.content import OUT_OF_SCOPE, Content, load_content
+from bot.core import Bot
+from bot.matcher import Matcher
+from bot.messages import Incoming
+from bot.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT.parent / "shared" / "eval" / "dev.csv"
+
+
+def messages(content: Content) -> list[str]:
+    if DEV.exists():
+        with open(DEV, encoding="utf-8") as handle:
+            return [row["text"] for row in csv.DictReader(handle)]
+    return [ex[0] for i in content.intents.values() for ex in i.examples.values()]
+
+
+def replicated(content: Content, times: int) -> Content:
+    """The intent set `times` over: copies with every example varied, so none are merged."""
+    intents = dict(content.intents)
+    for n in range(1, times):
+        for intent in content.intents.values():
+            if intent.id == OUT_OF_SCOPE:
+                continue
+            examples = {lang: [f"{e} v{n}" for e in ex] for lang, ex in intent.examples.items()}
+            copy = dataclasses.replace(intent, id=f"{intent.id}_{n}", examples=examples)
+            intents[copy.id] = copy
+    return dataclasses.replace(content, intents=intents)
+
+
+def timed(func, inputs: list, rounds: int) -> list[float]:
+    latencies = []
+    for _ in range(rounds):
+        for item in inputs:
+            start = time.perf_counter()
+            func(item)
+            latencies.append(time.perf_counter() - start)
+    return latencies
+
+
+def summary(name: str, latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
+    rate = len(ordered) / sum(ordered)
+    return f"{name:34s} {rate:9.0f} msg/s   p50 {p50:6.3f} ms   p99 {p99:6.3f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+    base = load_content()
+    texts = messages(base)
+    print(f"{len(texts)} messages x {args.rounds} rounds, one core")
+    results = {}
+    for label, content in (("full set", base), ("10x replicated", replicated(base, 10))):
+        examples = sum(len(e) for i in content.intents.values() for e in i.examples.values())
+        print(f"-- {label}: {len(content.intents)} intents, {examples} examples")
+        matcher = Matcher(content)
+        results[label] = timed(matcher.match, texts, args.rounds)
+        print(summary("match", results[label]))
+        with tempfile.TemporaryDirectory() as tmp:
+            bot = Bot(content, Store(Path(tmp) / "bench.db"), b"bench")
+            incoming = [Incoming("bench", f"user{n % 50}", t) for n, t in enumerate(texts)]
+            print(summary("respond() with SQLite state", timed(bot.respond, incoming, args.rounds)))
+    ratio = statistics.median(results["10x replicated"]) / statistics.median(results["full set"])
+    print(f"match median cost, 10x intents / full set: {ratio:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Mehfooz: a privacy-help bot for Pakistan."""

@@ -1,0 +1,126 @@
+"""Intents that run code: an intent file names one of these by `action:`.
+
+An action gets the turn and its intent and returns the replies. Option values that are
+not intent ids ('lang:ur', 'delete:yes') are routed here by their prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bot.content import Intent
+from bot.messages import Option, Reply
+from bot.normalise import LANGS
+
+if TYPE_CHECKING:
+    from bot.core import Turn
+
+Action = Callable[["Turn", Intent], list[Reply]]
+ACTIONS: dict[str, Action] = {}
+CHOICES: dict[str, Callable[[Turn, str], list[Reply] | None]] = {}
+PENDING: dict[str, Callable[[Turn], list[Reply] | None]] = {}
+
+
+def action(name: str) -> Callable[[Action], Action]:
+    def register(func: Action) -> Action:
+        ACTIONS[name] = func
+        return func
+
+    return register
+
+
+def run(name: str, turn: Turn, intent: Intent) -> list[Reply]:
+    return ACTIONS[name](turn, intent)
+
+
+def choose(turn: Turn, value: str) -> list[Reply] | None:
+    prefix, _, arg = value.partition(":")
+    handler = CHOICES.get(prefix)
+    return handler(turn, arg) if handler else None
+
+
+def continue_pending(turn: Turn) -> list[Reply] | None:
+    """The answer to a question the bot asked; None when the message is something else."""
+    handler = PENDING.get(turn.state.pending or "")
+    turn.state.pending = None
+    return handler(turn) if handler else None
+
+
+def _has_any(turn: Turn, words: list[str]) -> bool:
+    normaliser = turn.bot.matcher.normaliser
+    padded = f" {normaliser.normalise(turn.text)} "
+    return any(f" {normaliser.normalise(w)} " in padded for w in words)
+
+
+def _is_one_of(turn: Turn, words: list[str]) -> bool:
+    normalise = turn.bot.matcher.normaliser.normalise
+    return normalise(turn.text) in {normalise(w) for w in words}
+
+
+# --- language ---
+@action("set_language")
+def set_language(turn: Turn, intent: Intent) -> list[Reply]:
+    targets = intent.extra.get("targets", {})
+    for lang in ("roman_ur", "ur", "en"):
+        if _has_any(turn, targets.get(lang, [])):
+            return _switch_language(turn, lang)
+    names = turn.bot.content.system["language_names"]
+    options = [Option(names[lang], f"lang:{lang}") for lang in LANGS]
+    return [turn.bot.reply(turn, turn.bot.content.answer(intent.id, turn.lang), options)]
+
+
+def _switch_language(turn: Turn, lang: str) -> list[Reply]:
+    turn.lang = lang
+    turn.state.lang, turn.state.pinned = lang, True
+    return [turn.bot.reply(turn, turn.bot.content.text("language_set", lang))]
+
+
+CHOICES["lang"] = lambda turn, lang: _switch_language(turn, lang) if lang in LANGS else None
+
+
+# --- what the bot keeps, and deleting it ---
+@action("privacy")
+def privacy(turn: Turn, intent: Intent) -> list[Reply]:
+    if _has_any(turn, intent.extra.get("delete_words", [])):
+        return _confirm_delete(turn)
+    content = turn.bot.content
+    button = Option(content.text("delete_button", turn.lang), "delete:ask")
+    return [turn.bot.reply(turn, content.answer(intent.id, turn.lang), [button])]
+
+
+def _confirm_delete(turn: Turn) -> list[Reply]:
+    content = turn.bot.content
+    options = [
+        Option(content.text("delete_yes", turn.lang), "delete:yes"),
+        Option(content.text("delete_no", turn.lang), "delete:no"),
+    ]
+    reply = turn.bot.reply(turn, content.text("delete_confirm", turn.lang), options)
+    turn.state.pending = "confirm_delete"
+    return [reply]
+
+
+def _choose_delete(turn: Turn, answer: str) -> list[Reply] | None:
+    turn.intent = "bot_privacy"
+    if answer == "ask":
+        return _confirm_delete(turn)
+    if answer == "yes":
+        turn.bot.store.delete_user(turn.key)
+        turn.forget = True
+        return [turn.bot.reply(turn, turn.bot.content.text("deleted", turn.lang))]
+    if answer == "no":
+        return [turn.bot.reply(turn, turn.bot.content.text("delete_kept", turn.lang))]
+    return None
+
+
+def _pending_delete(turn: Turn) -> list[Reply] | None:
+    """Only a plain yes or no answers the question; anything else is a new message."""
+    content = turn.bot.content
+    if _is_one_of(turn, content.words("yes_words")):
+        return _choose_delete(turn, "yes")
+    if _is_one_of(turn, content.words("no_words")):
+        return _choose_delete(turn, "no")
+    return None
+
+
+CHOICES["delete"] = _choose_delete
+PENDING["confirm_delete"] = _pending_delete

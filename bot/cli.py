@@ -1,0 +1,149 @@
+"""The command line: `python -m bot COMMAND` (installed as `mehfooz` too)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+from bot.config import Settings
+
+
+def _inputs(text: list[str]) -> Iterator[str]:
+    """The TEXT argument if given, else one message per stdin line."""
+    if text:
+        yield " ".join(text)
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.rstrip("\n")
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.chat import run_chat
+    from bot.runtime import build_bot
+
+    run_chat(build_bot(), phone=args.as_phone)
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from bot.content import load_content
+    from bot.matcher import Matcher
+
+    matcher = Matcher(load_content(Settings.from_env().content_dir))
+    for text in _inputs(args.text):
+        m = matcher.match(text)
+        if args.json:
+            row = {"text": text, "intent": m.intent, "score": m.score, "lang": m.lang or "en"}
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        else:
+            shown = m.intent or (f"ask: {' / '.join(m.candidates)}" if m.candidates else "none")
+            print(f"{shown}\t{m.score:.0f}\t{m.lang or 'en'}\t{text}", flush=True)
+    return 0
+
+
+def cmd_intents_check(args: argparse.Namespace) -> int:
+    from bot.check import check
+
+    directory = Settings.from_env().content_dir
+    problems, warnings = check(directory)
+    for warning in warnings:
+        print(f"warning: {warning}")
+    for problem in problems:
+        print(f"error: {problem}")
+    if problems:
+        print(f"{len(problems)} problem(s) in {directory}")
+        return 1
+    print(f"intents check: OK ({directory}, {len(warnings)} warning(s))")
+    return 0
+
+
+def cmd_intents_eval(args: argparse.Namespace) -> int:
+    from bot.content import load_content
+    from bot.evaluate import evaluate, format_report
+    from bot.matcher import Matcher
+
+    report = evaluate(Matcher(load_content(Settings.from_env().content_dir)), Path(args.csv))
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def cmd_intents_export(args: argparse.Namespace) -> int:
+    from bot.content import load_content
+
+    content = load_content(Settings.from_env().content_dir)
+    data = [
+        {"id": i.id, "examples": [{"text": t, "lang": lang} for lang, ts in i.examples.items() for t in ts]}
+        for i in content.intents.values()
+    ]
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_intents_new(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    path = Settings.from_env().content_dir / f"{args.id}.yaml"
+    if path.exists():
+        print(f"{path} exists already", file=sys.stderr)
+        return 1
+    langs = ("en", "roman_ur", "ur")
+    skeleton = {
+        "id": args.id,
+        "reviewed": dt.date.today().isoformat(),
+        "title": {lang: "TODO short label" for lang in langs},
+        "options": [],
+        "examples": {lang: ["TODO an example", "TODO another"] for lang in langs},
+        "answer": {lang: "TODO the answer; facts by key, e.g. {pta.helpline}\n" for lang in langs},
+    }
+    path.write_text(yaml.safe_dump(skeleton, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    print(f"wrote {path}: fill it in, then run `python -m bot intents check`")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mehfooz", description="Mehfooz, a privacy-help bot.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal")
+    chat.add_argument("--as-phone", help="simulate a channel-verified phone number")
+    chat.set_defaults(func=cmd_chat)
+
+    match = sub.add_parser("match", help="match messages to intents")
+    match.add_argument("text", nargs="*", help="a message (default: one per stdin line)")
+    match.add_argument("--json", action="store_true", help="one JSON object per message")
+    match.set_defaults(func=cmd_match)
+
+    intents = sub.add_parser("intents", help="check, evaluate, export or add intents")
+    isub = intents.add_subparsers(dest="intents_command", required=True)
+    isub.add_parser("check", help="validate intent files and facts").set_defaults(func=cmd_intents_check)
+    ev = isub.add_parser("eval", help="accuracy on a labelled CSV (text,intent,lang)")
+    ev.add_argument("csv")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_intents_eval)
+    isub.add_parser("export", help="all intents and examples as JSON").set_defaults(func=cmd_intents_export)
+    new = isub.add_parser("new", help="write a skeleton intent file")
+    new.add_argument("id")
+    new.set_defaults(func=cmd_intents_new)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bot.content import ContentError
+
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ContentError as exc:
+        print("The content in intents/ has problems (run `python -m bot intents check`):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2

@@ -1,0 +1,47 @@
+"""Settings from the environment, with defaults that let the terminal chat run with no setup."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.content import DEFAULT_DIR
+
+DEFAULT_DB = Path("var") / "mehfooz.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    secret: bytes
+    content_dir: Path
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        db_path = Path(env.get("BOT_DB") or DEFAULT_DB)
+        secret = env.get("BOT_SECRET", "").encode() or _saved_secret(db_path)
+        content_dir = Path(env.get("BOT_INTENTS") or DEFAULT_DIR)
+        return cls(db_path=db_path, secret=secret, content_dir=content_dir)
+
+
+def _saved_secret(db_path: Path) -> bytes:
+    """A random secret kept beside the database (readable by its owner only), made once."""
+    path = db_path.parent / "secret.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip().encode()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def user_key(secret: bytes, channel: str, user_id: str) -> str:
+    """The only form in which a person is stored: a keyed hash of channel and channel id."""
+    return hmac.new(secret, f"{channel}:{user_id}".encode(), hashlib.sha256).hexdigest()[:32]

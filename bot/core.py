@@ -1,0 +1,139 @@
+"""The channel-agnostic core: one incoming message in, replies out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot import actions
+from bot.config import user_key
+from bot.content import Content
+from bot.matcher import Match, Matcher
+from bot.messages import Incoming, Option, Reply
+from bot.redact import find_sensitive, redact
+from bot.store import Store, UserState
+
+MAX_TEXT = 4096  # longer messages are cut before matching; no channel sends more
+
+
+@dataclass
+class Turn:
+    """One message being handled: what came in and the person's state, changed in place."""
+
+    bot: Bot
+    msg: Incoming
+    key: str
+    state: UserState
+    lang: str
+    text: str
+    forget: bool = False  # the person asked to be deleted: do not save state
+    intent: str | None = None  # what the message was taken for, for counts and logs
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Bot:
+    def __init__(self, content: Content, store: Store, secret: bytes):
+        self.content = content
+        self.store = store
+        self.secret = secret
+        self.matcher = Matcher(content)
+
+    def respond(self, msg: Incoming) -> list[Reply]:
+        key = user_key(self.secret, msg.channel, msg.user_id)
+        with self.store.transaction():
+            state = self.store.get_user(key) or UserState()
+            text = msg.text[:MAX_TEXT]
+            turn = Turn(self, msg, key, state, self._language(state, text), text)
+            replies = self._handle(turn)
+            if not turn.forget:
+                turn.state.lang = turn.lang
+                self.store.save_user(key, turn.state)
+            self.store.count(turn.intent or "none", turn.lang)
+        return replies
+
+    def _language(self, state: UserState, text: str) -> str:
+        if state.pinned and state.lang:
+            return state.lang
+        return self.matcher.normaliser.detect_language(text) or state.lang or "en"
+
+    def _handle(self, turn: Turn) -> list[Reply]:
+        sensitive = find_sensitive(turn.text)
+        if sensitive:
+            turn.intent = "sensitive"
+            turn.state.pending = None
+            return [self.reply(turn, self.content.text("sensitive", turn.lang), sensitive=sensitive)]
+        if turn.msg.choice:
+            return self.choose(turn, turn.msg.choice)
+        picked = self._picked_option(turn)
+        if picked is not None:
+            return picked
+        if turn.state.pending:
+            replies = actions.continue_pending(turn)
+            if replies is not None:
+                return replies
+        return self.answer_match(turn, self.matcher.match(turn.text))
+
+    def _picked_option(self, turn: Turn) -> list[Reply] | None:
+        """A bare number picks one of the options offered last ("1", "۲")."""
+        number = turn.text.strip().translate(_NUMERALS)
+        if not number.isdigit() or not turn.state.options:
+            return None
+        index = int(number) - 1
+        if 0 <= index < len(turn.state.options):
+            return self.choose(turn, turn.state.options[index])
+        turn.intent = "bad_option"
+        return [self.reply(turn, self.content.text("no_such_option", turn.lang), keep=True)]
+
+    def choose(self, turn: Turn, value: str) -> list[Reply]:
+        """A picked option: an intent id, or an action's value such as 'lang:ur'."""
+        if value in self.content.intents:
+            return self.answer_intent(turn, value)
+        replies = actions.choose(turn, value)
+        return replies if replies is not None else self.fallback(turn)
+
+    def answer_match(self, turn: Turn, match: Match) -> list[Reply]:
+        if match.intent:
+            return self.answer_intent(turn, match.intent)
+        if match.candidates:
+            turn.intent = "clarify"
+            options = self.intent_options(turn, match.candidates)
+            return [self.reply(turn, self.content.text("clarify", turn.lang), options)]
+        self.store.add_miss(redact(turn.text), turn.lang)
+        return self.fallback(turn)
+
+    def answer_intent(self, turn: Turn, intent_id: str) -> list[Reply]:
+        turn.intent = intent_id
+        turn.state.pending = None
+        intent = self.content.intents[intent_id]
+        if intent.action:
+            return actions.run(intent.action, turn, intent)
+        text = self.content.answer(intent_id, turn.lang)
+        return [self.reply(turn, text, self.intent_options(turn, intent.options))]
+
+    def fallback(self, turn: Turn) -> list[Reply]:
+        turn.intent = turn.intent or "fallback"
+        options = self.intent_options(turn, self.content.system["fallback_options"])
+        return [self.reply(turn, self.content.text("fallback", turn.lang), options)]
+
+    def intent_options(self, turn: Turn, intent_ids: tuple[str, ...] | list[str]) -> list[Option]:
+        return [Option(self.content.title(i, turn.lang), i) for i in intent_ids]
+
+    def reply(
+        self, turn: Turn, text: str, options: list[Option] | None = None, keep: bool = False,
+        **meta: str,
+    ) -> Reply:
+        """Build a reply and remember its options, so that a number can pick one next time."""
+        options = options or []
+        if not keep:
+            turn.state.options = [o.value for o in options]
+        hint = ""
+        if options:
+            numbers = [str(n) for n in range(1, len(options) + 1)]
+            listed = numbers[0] if len(numbers) == 1 else (
+                f"{', '.join(numbers[:-1])} {self.content.text('or', turn.lang)} {numbers[-1]}"
+            )
+            hint = self.content.text("options_hint", turn.lang, numbers=listed)
+        return Reply(text, tuple(options), hint, turn.lang, turn.intent, meta)
+
+
+_NUMERALS = str.maketrans({**{chr(0x06F0 + i): str(i) for i in range(10)},
+                           **{chr(0x0660 + i): str(i) for i in range(10)}})

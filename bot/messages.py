@@ -1,0 +1,41 @@
+"""What flows between the channel adapters and the core: channel-agnostic messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message from a person.
+
+    `user_id` is the channel's own id (hashed before anything is stored). `choice` is an
+    option value the person picked with a button. `verified_phone` is the person's own
+    number as the channel vouches for it (WhatsApp sender, Telegram shared contact).
+    """
+
+    channel: str
+    user_id: str
+    text: str = ""
+    choice: str | None = None
+    verified_phone: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One reply. Adapters render `options` as buttons or a numbered list; `options_hint`
+    is the "reply with a number" line, in the person's language, for list renderings."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+    options_hint: str = ""
+    lang: str = "en"
+    intent: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)

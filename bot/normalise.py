@@ -1,0 +1,67 @@
+"""Text normalisation and language detection for English, Urdu script and Roman Urdu."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+LANGS = ("en", "roman_ur", "ur")
+
+# Arabic letter forms that Urdu keyboards and copy-paste often produce, folded to Urdu ones.
+_LETTERS = str.maketrans(
+    {
+        "\u064a": "\u06cc",  # ي -> ی
+        "\u0649": "\u06cc",  # ى -> ی
+        "\u0643": "\u06a9",  # ك -> ک
+        "\u0647": "\u06c1",  # ه -> ہ
+        "\u0629": "\u06c1",  # ة -> ہ
+        "\u06d5": "\u06c1",  # ە -> ہ
+    }
+)
+# Urdu (extended Arabic-Indic) and Arabic-Indic digits to ASCII.
+DIGITS = str.maketrans(
+    {**{chr(0x06F0 + i): str(i) for i in range(10)}, **{chr(0x0660 + i): str(i) for i in range(10)}}
+)
+_NOT_WORD = re.compile(r"[\W_]+")
+_REPEATS = re.compile(r"(\D)\1{2,}")
+_URDU_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+_LATIN_LETTER = re.compile(r"[a-zA-Z]")
+
+
+def _strip_marks(text: str) -> str:
+    """Drop diacritics (Urdu zer/zabar/pesh, hamza marks, Latin accents) and invisible joiners."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = (c for c in decomposed if unicodedata.category(c) not in ("Mn", "Cf") and c != "\u0640")
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+class Normaliser:
+    """Folds the many ways people write the same words into one form.
+
+    `spelling` maps a canonical Latin word to its variants ("kaise": ["kese", "kesay"]);
+    `roman_words` is the Roman Urdu vocabulary used to tell Roman Urdu from English.
+    """
+
+    def __init__(self, spelling: Mapping[str, Iterable[str]], roman_words: Iterable[str]):
+        self._fold = {v: canon for canon, variants in spelling.items() for v in variants}
+        self._roman = {self._fold.get(w, w) for w in roman_words}
+
+    def normalise(self, text: str) -> str:
+        text = _strip_marks(text).translate(_LETTERS).translate(DIGITS).casefold()
+        text = _REPEATS.sub(r"\1\1", _NOT_WORD.sub(" ", text))
+        return " ".join(self._fold.get(tok, tok) for tok in text.split())
+
+    def detect_language(self, text: str, normalised: str | None = None) -> str | None:
+        """'ur', 'roman_ur' or 'en'; None when the text has no letters at all ("1", "👍")."""
+        urdu = len(_URDU_LETTER.findall(text))
+        latin = len(_LATIN_LETTER.findall(text))
+        if urdu == 0 and latin == 0:
+            return None
+        if urdu >= latin:
+            return "ur"
+        tokens = (normalised if normalised is not None else self.normalise(text)).split()
+        roman = sum(1 for tok in tokens if tok in self._roman)
+        if roman >= 2 or (roman and roman * 4 >= len(tokens)):
+            return "roman_ur"
+        return "en"

@@ -1,0 +1,29 @@
+"""Turning replies into plain text for channels without buttons (terminal, WhatsApp)."""
+
+from __future__ import annotations
+
+from bot.messages import Reply
+
+
+def numbered(reply: Reply) -> str:
+    """The reply text, then its options as a numbered list and the "reply with a number" line."""
+    if not reply.options:
+        return reply.text
+    listed = "\n".join(f"{n}. {option.label}" for n, option in enumerate(reply.options, 1))
+    return f"{reply.text}\n\n{listed}\n{reply.options_hint}"
+
+
+def split(text: str, limit: int) -> list[str]:
+    """Cut a long text into parts of at most `limit` characters, at paragraph breaks where
+    possible, then at line breaks, then at spaces; never mid-word unless a word is longer."""
+    parts: list[str] = []
+    while len(text) > limit:
+        window = text[: limit + 1]
+        cut = max(window.rfind("\n\n"), 0) or max(window.rfind("\n"), 0) or max(window.rfind(" "), 0)
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        parts.append(text)
+    return parts

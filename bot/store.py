@@ -1,0 +1,125 @@
+"""SQLite storage (through sqlite-utils): per-user state under a keyed hash, anonymous
+counts, redacted misses. Nothing here ever sees a raw channel id or phone number."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+DAY = 86400
+
+
+@dataclass
+class UserState:
+    lang: str | None = None
+    pinned: bool = False  # the person chose the language; do not follow detection
+    pending: str | None = None  # a question the bot asked and awaits an answer to
+    options: list[str] = field(default_factory=list)  # values of the last options offered
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long rows live, in seconds."""
+
+    state: int = 30 * DAY
+    seen: int = 2 * DAY
+    misses: int = 90 * DAY
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self._create()
+
+    def _create(self) -> None:
+        db = self.db
+        db["users"].create(
+            {"key": str, "lang": str, "pinned": int, "pending": str, "options": str, "updated": int},
+            pk="key", if_not_exists=True,
+        )
+        db["seen"].create({"key": str, "at": int}, pk="key", if_not_exists=True)
+        db["counts"].create(
+            {"day": str, "intent": str, "lang": str, "n": int},
+            pk=("day", "intent", "lang"), if_not_exists=True,
+        )
+        db["misses"].create(
+            {"id": int, "at": int, "lang": str, "text": str}, pk="id", if_not_exists=True
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes of one message commit together or not at all."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # --- per-user state ---
+    def get_user(self, key: str) -> UserState | None:
+        row = self.db.execute(
+            "SELECT lang, pinned, pending, options FROM users WHERE key = ?", [key]
+        ).fetchone()
+        if row is None:
+            return None
+        return UserState(row[0], bool(row[1]), row[2], json.loads(row[3] or "[]"))
+
+    def save_user(self, key: str, state: UserState, now: float | None = None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO users (key, lang, pinned, pending, options, updated)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [key, state.lang, int(state.pinned), state.pending, json.dumps(state.options),
+             int(now or time.time())],
+        )
+
+    def delete_user(self, key: str) -> None:
+        """Remove everything tied to a person (only their state is tied to them)."""
+        self.db.execute("DELETE FROM users WHERE key = ?", [key])
+
+    # --- anonymous records ---
+    def count(self, intent: str, lang: str, now: float | None = None) -> None:
+        day = time.strftime("%Y-%m-%d", time.gmtime(now or time.time()))
+        self.db.execute(
+            "INSERT INTO counts (day, intent, lang, n) VALUES (?, ?, ?, 1)"
+            " ON CONFLICT(day, intent, lang) DO UPDATE SET n = n + 1",
+            [day, intent, lang],
+        )
+
+    def add_miss(self, redacted_text: str, lang: str, now: float | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO misses (at, lang, text) VALUES (?, ?, ?)",
+            [int(now or time.time()), lang, redacted_text],
+        )
+
+    def purge(self, retention: Retention = Retention(), now: float | None = None) -> dict[str, int]:
+        """Delete rows older than their retention; returns how many went from each table."""
+        now = now or time.time()
+        removed = {}
+        for table, column, age in (
+            ("users", "updated", retention.state),
+            ("seen", "at", retention.seen),
+            ("misses", "at", retention.misses),
+        ):
+            cursor = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [int(now - age)])
+            removed[table] = cursor.rowcount
+        return removed
+
+    def close(self) -> None:
+        self.db.conn.close()

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.content import Content, load_content
+from bot.core import Bot
+from bot.matcher import Matcher
+from bot.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+# The intent ids of ../shared/intent-catalog.md: a contract.
+CATALOG = [
+    "greeting", "menu", "stop_marketing_calls", "complain_pta", "report_fraud", "check_breach",
+    "leak_news", "after_leak", "password_help", "two_factor", "operator_helpline",
+    "data_sharing_rights", "privacy_law", "scam_check", "phishing_tips", "vpn_wifi", "sim_check",
+    "account_hacked", "records_sold", "bot_privacy", "human_help", "thanks", "goodbye", "language",
+]
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load_content()
+
+
+@pytest.fixture(scope="session")
+def matcher(content: Content) -> Matcher:
+    return Matcher(content)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "bot.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def bot(content: Content, store: Store) -> Bot:
+    return Bot(content, store, b"test-secret")
