@@ -31,6 +31,52 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from bot.service import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_telegram(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from bot.channels.telegram import TelegramChannel
+    from bot.runtime import build_bot
+
+    settings = Settings.from_env()
+    if not settings.telegram_token:
+        print("Set TELEGRAM_BOT_TOKEN first (see the README).", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO)
+    if args.action == "set-webhook":
+        if not (settings.public_url and settings.telegram_secret):
+            print("Set PUBLIC_URL and TELEGRAM_WEBHOOK_SECRET first.", file=sys.stderr)
+            return 2
+        channel = TelegramChannel(build_bot(settings), settings.telegram_token, settings.telegram_api_url)
+        url = f"{settings.public_url}/telegram"
+
+        async def register() -> bool:
+            async with channel.app:
+                return await channel.app.bot.set_webhook(url, secret_token=settings.telegram_secret)
+
+        ok = asyncio.run(register())
+        print(f"webhook {'set to ' + url if ok else 'NOT set'}")
+        return 0 if ok else 1
+    channel = TelegramChannel(
+        build_bot(settings), settings.telegram_token, settings.telegram_api_url, polling=True
+    )
+    # run_polling deletes any webhook first, then long-polls getUpdates until Ctrl-C.
+    channel.app.run_polling(allowed_updates=["message", "callback_query"])
+    return 0
+
+
 def cmd_match(args: argparse.Namespace) -> int:
     from bot.content import load_content
     from bot.matcher import Matcher
@@ -116,6 +162,15 @@ def parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in the terminal")
     chat.add_argument("--as-phone", help="simulate a channel-verified phone number")
     chat.set_defaults(func=cmd_chat)
+
+    serve = sub.add_parser("serve", help="run the web service (Telegram and WhatsApp webhooks)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    telegram = sub.add_parser("telegram", help="Telegram long polling, or register the webhook")
+    telegram.add_argument("action", nargs="?", choices=["poll", "set-webhook"], default="poll")
+    telegram.set_defaults(func=cmd_telegram)
 
     match = sub.add_parser("match", help="match messages to intents")
     match.add_argument("text", nargs="*", help="a message (default: one per stdin line)")

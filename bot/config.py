@@ -19,14 +19,30 @@ class Settings:
     db_path: Path
     secret: bytes
     content_dir: Path
+    rate_per_minute: int = 20
+    telegram_token: str = ""
+    telegram_secret: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    public_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         db_path = Path(env.get("BOT_DB") or DEFAULT_DB)
-        secret = env.get("BOT_SECRET", "").encode() or _saved_secret(db_path)
-        content_dir = Path(env.get("BOT_INTENTS") or DEFAULT_DIR)
-        return cls(db_path=db_path, secret=secret, content_dir=content_dir)
+        return cls(
+            db_path=db_path,
+            secret=env.get("BOT_SECRET", "").encode() or _saved_secret(db_path),
+            content_dir=Path(env.get("BOT_INTENTS") or DEFAULT_DIR),
+            rate_per_minute=int(env.get("BOT_RATE_PER_MINUTE") or 20),
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN", ""),
+            telegram_secret=env.get("TELEGRAM_WEBHOOK_SECRET", ""),
+            telegram_api_url=(env.get("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/"),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            public_url=env.get("PUBLIC_URL", "").rstrip("/"),
+        )
 
 
 def _saved_secret(db_path: Path) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from bot import actions
@@ -13,6 +14,22 @@ from bot.redact import find_sensitive, redact
 from bot.store import Store, UserState
 
 MAX_TEXT = 4096  # longer messages are cut before matching; no channel sends more
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_minute: int = 20  # messages a person may send a minute before the bot pauses
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one message: 'answered', 'duplicate', 'rate_limited' (told once) or
+    'silenced' (over the limit, no reply)."""
+
+    replies: list[Reply]
+    status: str
+    intent: str | None = None
+    lang: str = "en"
 
 
 @dataclass
@@ -31,24 +48,42 @@ class Turn:
 
 
 class Bot:
-    def __init__(self, content: Content, store: Store, secret: bytes):
+    def __init__(self, content: Content, store: Store, secret: bytes, limits: Limits = Limits()):
         self.content = content
         self.store = store
         self.secret = secret
+        self.limits = limits
         self.matcher = Matcher(content)
 
     def respond(self, msg: Incoming) -> list[Reply]:
+        return self.handle(msg).replies
+
+    def handle(self, msg: Incoming) -> Outcome:
+        """Guards, then the answer; everything the message changes commits at once, so a
+        crash leaves no half-handled message and a re-delivery is answered once."""
         key = user_key(self.secret, msg.channel, msg.user_id)
         with self.store.transaction():
+            if msg.message_id and not self.store.first_delivery(
+                user_key(self.secret, msg.channel, f"message:{msg.message_id}")
+            ):
+                return Outcome([], "duplicate")
             state = self.store.get_user(key) or UserState()
             text = msg.text[:MAX_TEXT]
             turn = Turn(self, msg, key, state, self._language(state, text), text)
-            replies = self._handle(turn)
+            sent = self.store.hit(key, int(time.time() // 60))
+            if sent > self.limits.per_minute:
+                if sent > self.limits.per_minute + 1:
+                    return Outcome([], "silenced", lang=turn.lang)
+                turn.intent = "rate_limited"
+                replies = [self.reply(turn, self.content.text("rate_limited", turn.lang), keep=True)]
+            else:
+                replies = self._handle(turn)
             if not turn.forget:
                 turn.state.lang = turn.lang
                 self.store.save_user(key, turn.state)
             self.store.count(turn.intent or "none", turn.lang)
-        return replies
+        return Outcome(replies, "answered" if turn.intent != "rate_limited" else "rate_limited",
+                       turn.intent, turn.lang)
 
     def _language(self, state: UserState, text: str) -> str:
         if state.pinned and state.lang:
@@ -56,6 +91,9 @@ class Bot:
         return self.matcher.normaliser.detect_language(text) or state.lang or "en"
 
     def _handle(self, turn: Turn) -> list[Reply]:
+        if not turn.text.strip() and not turn.msg.choice:
+            turn.intent = "no_text"
+            return [self.reply(turn, self.content.text("no_text", turn.lang), keep=True)]
         sensitive = find_sensitive(turn.text)
         if sensitive:
             turn.intent = "sensitive"

@@ -52,6 +52,7 @@ class Store:
             pk="key", if_not_exists=True,
         )
         db["seen"].create({"key": str, "at": int}, pk="key", if_not_exists=True)
+        db["rates"].create({"key": str, "window": int, "n": int}, pk="key", if_not_exists=True)
         db["counts"].create(
             {"day": str, "intent": str, "lang": str, "n": int},
             pk=("day", "intent", "lang"), if_not_exists=True,
@@ -90,8 +91,27 @@ class Store:
         )
 
     def delete_user(self, key: str) -> None:
-        """Remove everything tied to a person (only their state is tied to them)."""
+        """Remove everything tied to a person: their state and their rate-limit counter."""
         self.db.execute("DELETE FROM users WHERE key = ?", [key])
+        self.db.execute("DELETE FROM rates WHERE key = ?", [key])
+
+    # --- guards ---
+    def first_delivery(self, key: str, now: float | None = None) -> bool:
+        """Record a delivered message id; False when it was seen before."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)", [key, int(now or time.time())]
+        )
+        return cursor.rowcount == 1
+
+    def hit(self, key: str, window: int) -> int:
+        """Count one message of a person in a time window; returns the count so far."""
+        row = self.db.execute(
+            "INSERT INTO rates (key, window, n) VALUES (?, ?, 1) ON CONFLICT(key) DO UPDATE SET"
+            " n = CASE WHEN window = excluded.window THEN n + 1 ELSE 1 END, window = excluded.window"
+            " RETURNING n",
+            [key, window],
+        ).fetchone()
+        return int(row[0])
 
     # --- anonymous records ---
     def count(self, intent: str, lang: str, now: float | None = None) -> None:
@@ -116,6 +136,7 @@ class Store:
             ("users", "updated", retention.state),
             ("seen", "at", retention.seen),
             ("misses", "at", retention.misses),
+            ("rates", "window * 60", 3600),
         ):
             cursor = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [int(now - age)])
             removed[table] = cursor.rowcount

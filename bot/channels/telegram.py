@@ -1,0 +1,108 @@
+"""Telegram, through python-telegram-bot: handlers that turn updates into `Incoming` and
+replies into messages with inline keyboards. Used by the webhook and by long polling."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.core import Bot, Outcome
+from bot.messages import Incoming, Reply
+from bot.metrics import Metrics
+from bot.render import split
+
+CHANNEL = "telegram"
+MAX_MESSAGE = 4096
+# Commands and the core behaviour each one stands for (an intent id or an action's option).
+COMMANDS = {
+    "start": "greeting",
+    "help": "menu",
+    "language": "language",
+    "privacy": "bot_privacy",
+    "delete": "delete:ask",
+}
+log = logging.getLogger(__name__)
+
+
+class TelegramChannel:
+    def __init__(self, core: Bot, token: str, api_url: str, metrics: Metrics | None = None,
+                 polling: bool = False):
+        builder = ApplicationBuilder().token(token).base_url(f"{api_url}/bot")
+        if not polling:
+            builder = builder.updater(None)
+        self.app: Application = builder.build()
+        self.core = core
+        self.metrics = metrics
+        for command, value in COMMANDS.items():
+            self.app.add_handler(CommandHandler(command, self._command(value)))
+        self.app.add_handler(CallbackQueryHandler(self.on_button))
+        self.app.add_handler(MessageHandler(~filters.COMMAND, self.on_message))
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or update.effective_user is None:
+            return
+        text = message.text or message.caption or ""
+        await self._answer(update, self._incoming(update, text=text))
+
+    def _command(self, value: str):  # noqa: ANN202 - a PTB callback
+        async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            if update.effective_user and update.effective_message:
+                text = update.effective_message.text or ""
+                await self._answer(update, self._incoming(update, text=text, choice=value))
+
+        return on_command
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        if query.data and update.effective_user:
+            await self._answer(update, self._incoming(update, choice=query.data))
+
+    def _incoming(self, update: Update, text: str = "", choice: str | None = None) -> Incoming:
+        assert update.effective_user is not None
+        return Incoming(CHANNEL, str(update.effective_user.id), text, choice=choice,
+                        message_id=str(update.update_id))
+
+    async def _answer(self, update: Update, incoming: Incoming) -> None:
+        outcome: Outcome = self.core.handle(incoming)
+        if self.metrics:
+            self.metrics.handled(CHANNEL, outcome.status, outcome.intent)
+        chat = update.effective_chat
+        if chat is None:
+            return
+        for reply in outcome.replies:
+            if reply.meta.get("sensitive") and update.effective_message:
+                await _try(update.effective_message.delete())
+            parts = split(reply.text, MAX_MESSAGE)
+            for number, part in enumerate(parts, 1):
+                markup = keyboard(reply) if number == len(parts) else None
+                await chat.send_message(part, reply_markup=markup)
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Options as an inline keyboard, one button a row; the button's data is the value."""
+    if not reply.options:
+        return None
+    rows = [[InlineKeyboardButton(o.label, callback_data=o.value[:64])] for o in reply.options]
+    return InlineKeyboardMarkup(rows)
+
+
+async def _try(call) -> None:  # noqa: ANN001 - any awaitable Bot API call
+    try:
+        await call
+    except TelegramError as exc:  # e.g. the message is too old to delete: say so, go on
+        log.info("telegram call failed: %s", exc)

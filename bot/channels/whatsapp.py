@@ -1,0 +1,53 @@
+"""WhatsApp through Twilio: a signed form POST in, TwiML out.
+
+Options become a numbered list; "1" in the next message picks option 1 (the core keeps
+the options offered last). The sender's own number is passed on as channel-verified."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.core import Bot, Outcome
+from bot.messages import Incoming
+from bot.render import numbered, split
+
+CHANNEL = "whatsapp"
+MAX_MESSAGE = 1600
+
+
+class BadForm(ValueError):
+    """The form is not a Twilio message webhook."""
+
+
+class WhatsAppChannel:
+    def __init__(self, core: Bot, auth_token: str, public_url: str):
+        self.core = core
+        self.validator = RequestValidator(auth_token)
+        self.public_url = public_url
+
+    def signed(self, path: str, form: Mapping[str, str], signature: str) -> bool:
+        """Twilio signs the URL it called: behind a proxy that is PUBLIC_URL, not ours."""
+        return bool(signature) and self.validator.validate(f"{self.public_url}{path}", dict(form), signature)
+
+    def incoming(self, form: Mapping[str, str]) -> Incoming:
+        sender, sid = form.get("From", ""), form.get("MessageSid") or form.get("SmsMessageSid", "")
+        if not sender or not sid:
+            raise BadForm("From and MessageSid are required")
+        phone = sender.removeprefix("whatsapp:")
+        return Incoming(CHANNEL, sender, form.get("Body", ""), verified_phone=phone, message_id=sid)
+
+    def handle(self, form: Mapping[str, str]) -> tuple[Outcome, str]:
+        outcome = self.core.handle(self.incoming(form))
+        return outcome, twiml(outcome)
+
+
+def twiml(outcome: Outcome) -> str:
+    """Each reply as one or more <Message> elements of at most 1600 characters."""
+    response = MessagingResponse()
+    for reply in outcome.replies:
+        for part in split(numbered(reply), MAX_MESSAGE):
+            response.message(part)
+    return str(response)

@@ -1,0 +1,154 @@
+"""The web service: Telegram and WhatsApp webhooks, health and metrics, in one ASGI app.
+
+    python -m bot serve --port 8000      (the Procfile's `web:` line)
+
+A channel whose secrets are not set is switched off (404) and the start-up log says so."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import Update
+
+from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import BadForm, WhatsAppChannel
+from bot.config import Settings
+from bot.metrics import Metrics
+from bot.runtime import build_bot
+
+MAX_BODY = 64 * 1024
+log = logging.getLogger("mehfooz.service")
+
+
+class Refused(Exception):
+    """A request refused with a status code; `reason` is counted in the metrics."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The body, refused with 413 past `limit`, without reading more than that."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Refused(413, "too_large")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Refused(413, "too_large")
+    return body
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    core = build_bot(settings)
+    metrics = Metrics()
+    telegram = (
+        TelegramChannel(core, settings.telegram_token, settings.telegram_api_url, metrics)
+        if settings.telegram_token and settings.telegram_secret else None
+    )
+    whatsapp = (
+        WhatsAppChannel(core, settings.twilio_auth_token, settings.public_url)
+        if settings.twilio_auth_token and settings.public_url else None
+    )
+
+    async def guarded(channel: str, request: Request, handler) -> Response:  # noqa: ANN001
+        started = time.perf_counter()
+        try:
+            return await handler(request)
+        except Refused as refused:
+            metrics.rejected.labels(channel, refused.reason).inc()
+            return PlainTextResponse(refused.reason, status_code=refused.status)
+        finally:
+            metrics.latency.labels(channel).observe(time.perf_counter() - started)
+
+    async def telegram_update(request: Request) -> Response:
+        if telegram is None:
+            return PlainTextResponse("telegram is not configured", status_code=404)
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not hmac.compare_digest(given.encode(), settings.telegram_secret.encode()):
+            raise Refused(403, "bad_secret")
+        update = _parse_update(await read_body(request), telegram)
+        await telegram.app.process_update(update)
+        return Response(status_code=200)
+
+    async def whatsapp_message(request: Request) -> Response:
+        if whatsapp is None:
+            return PlainTextResponse("whatsapp is not configured", status_code=404)
+        body = await read_body(request)
+        form = _parse_form(body)
+        if not whatsapp.signed(request.url.path, form, request.headers.get("x-twilio-signature", "")):
+            raise Refused(403, "bad_signature")
+        try:
+            outcome, twiml = whatsapp.handle(form)
+        except BadForm as exc:
+            raise Refused(400, "bad_form") from exc
+        metrics.handled("whatsapp", outcome.status, outcome.intent)
+        return Response(twiml, media_type="application/xml")
+
+    async def healthz(request: Request) -> Response:
+        try:
+            core.store.db.execute("SELECT 1").fetchone()
+        except Exception:  # any database failure means not healthy
+            return PlainTextResponse("database unavailable", status_code=503)
+        return PlainTextResponse("ok")
+
+    async def metrics_page(request: Request) -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log.info("telegram: %s", "on at /telegram" if telegram else
+                 "off (set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET)")
+        log.info("whatsapp: %s", "on at /whatsapp" if whatsapp else
+                 "off (set TWILIO_AUTH_TOKEN and PUBLIC_URL)")
+        if telegram:
+            await telegram.app.initialize()
+            await telegram.app.start()
+        try:
+            yield
+        finally:
+            if telegram:
+                await telegram.app.stop()
+                await telegram.app.shutdown()
+            core.store.close()
+
+    routes = [
+        Route("/telegram", partial(guarded, "telegram", handler=telegram_update), methods=["POST"]),
+        Route("/whatsapp", partial(guarded, "whatsapp", handler=whatsapp_message), methods=["POST"]),
+        Route("/healthz", healthz),
+        Route("/metrics", metrics_page),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.core, app.state.metrics = core, metrics
+    return app
+
+
+def _parse_update(body: bytes, telegram: TelegramChannel) -> Update:
+    try:
+        data = json.loads(body)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise ValueError("not an update")
+        return Update.de_json(data, telegram.app.bot)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise Refused(400, "bad_update") from exc
+
+
+def _parse_form(body: bytes) -> dict[str, str]:
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Refused(400, "bad_form") from exc

@@ -1,0 +1,162 @@
+"""A local Telegram Bot API server: the methods this bot uses, per the Bot API docs
+(`POST {root}/bot<token>/<method>`, answers `{"ok": true, "result": ...}`). It records every
+call, so tests can assert on what the bot sent; `queue_update` feeds `getUpdates`.
+
+    with FakeTelegram() as tg:          # tg.url is the TELEGRAM_API_URL to use
+        ...
+        tg.calls("sendMessage")         # [{"chat_id": ..., "text": ...}, ...]
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qsl
+
+from bot.testing.http import serve_http
+
+BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Mehfooz", "username": "mehfooz_test_bot"}
+
+
+class FakeTelegram:
+    def __init__(self, token: str = "123:test-token"):
+        self.token = token
+        self.url = ""
+        self.log: list[tuple[str, dict[str, Any]]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # method -> queued errors
+        self.lock = threading.Condition()
+        self._serving = None
+
+    # --- what tests use ---
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [params for name, params in self.log if name == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while len([1 for name, _ in self.log if name == method]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.lock.wait(left)
+        return self.calls(method)
+
+    def queue_update(self, update: dict[str, Any]) -> None:
+        with self.lock:
+            self.updates.append(update)
+            self.lock.notify_all()
+
+    def fail_next(self, method: str, status: int, body: dict[str, Any]) -> None:
+        """Answer the next call of `method` with an error (e.g. 429 with retry_after)."""
+        with self.lock:
+            self.failures.setdefault(method, []).append((status, body))
+
+    def __enter__(self) -> FakeTelegram:
+        self._serving = serve_http(self._handler())
+        self.url = self._serving.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._serving is not None
+        self._serving.__exit__(*exc)
+
+    # --- the API ---
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT_USER
+        if method == "sendMessage":
+            with self.lock:
+                sent = len(self.calls("sendMessage"))
+            return {
+                "message_id": 1000 + sent, "date": int(time.time()), "text": params.get("text", ""),
+                "chat": {"id": int(params["chat_id"]), "type": "private"}, "from": BOT_USER,
+            }
+        if method == "getUpdates":
+            return self._take_updates(float(params.get("timeout") or 0), int(params.get("offset") or 0))
+        if method in {"answerCallbackQuery", "setWebhook", "deleteWebhook", "deleteMessage", "setMyCommands"}:
+            return True
+        if method == "getWebhookInfo":
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        return None
+
+    def _take_updates(self, timeout: float, offset: int) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + min(timeout, 1.0)
+        with self.lock:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            while not self.updates and time.monotonic() < deadline:
+                self.lock.wait(max(0.0, deadline - time.monotonic()))
+            return list(self.updates)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                prefix = f"/bot{fake.token}/"
+                if not self.path.startswith(prefix):
+                    return self._send(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                method = self.path[len(prefix):]
+                params = _params(self.headers.get("content-type", ""), self._body())
+                with fake.lock:
+                    fake.log.append((method, params))
+                    fake.lock.notify_all()
+                    failure = fake.failures.get(method, []).pop(0) if fake.failures.get(method) else None
+                if failure:
+                    return self._send(*failure)
+                self._send(200, {"ok": True, "result": fake._result(method, params)})
+
+            do_GET = do_POST  # noqa: N815
+
+            def _body(self) -> bytes:
+                return self.rfile.read(int(self.headers.get("content-length") or 0))
+
+            def _send(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+def _params(content_type: str, body: bytes) -> dict[str, Any]:
+    """Bot API parameters arrive as a form (nested values JSON-encoded) or as JSON."""
+    if not body:
+        return {}
+    if "json" in content_type:
+        return json.loads(body)
+    params: dict[str, Any] = dict(parse_qsl(body.decode()))
+    for key, value in params.items():
+        if value[:1] in "[{":
+            params[key] = json.loads(value)
+    return params
+
+
+def text_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
+    """A private-chat text message update, as Telegram sends it."""
+    user = {"id": user_id, "is_bot": False, "first_name": "Test"}
+    message = {"message_id": update_id, "date": int(time.time()), "chat": {"id": user_id, "type": "private"},
+               "from": user, "text": text}
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": message}
+
+
+def button_update(update_id: int, user_id: int, data: str) -> dict[str, Any]:
+    """A press of an inline keyboard button carrying `data`."""
+    user = {"id": user_id, "is_bot": False, "first_name": "Test"}
+    message = {"message_id": 1, "date": int(time.time()), "chat": {"id": user_id, "type": "private"},
+               "from": BOT_USER, "text": "..."}
+    return {"update_id": update_id, "callback_query": {
+        "id": f"cb{update_id}", "from": user, "chat_instance": "1", "data": data, "message": message,
+    }}
