@@ -46,7 +46,7 @@ def continue_pending(turn: Turn) -> list[Reply] | None:
     return handler(turn) if handler else None
 
 
-def _has_any(turn: Turn, words: list[str]) -> bool:
+def has_any(turn: Turn, words: list[str]) -> bool:
     normaliser = turn.bot.matcher.normaliser
     padded = f" {normaliser.normalise(turn.text)} "
     return any(f" {normaliser.normalise(w)} " in padded for w in words)
@@ -62,7 +62,7 @@ def _is_one_of(turn: Turn, words: list[str]) -> bool:
 def set_language(turn: Turn, intent: Intent) -> list[Reply]:
     targets = intent.extra.get("targets", {})
     for lang in ("roman_ur", "ur", "en"):
-        if _has_any(turn, targets.get(lang, [])):
+        if has_any(turn, targets.get(lang, [])):
             return _switch_language(turn, lang)
     names = turn.bot.content.system["language_names"]
     options = [Option(names[lang], f"lang:{lang}") for lang in LANGS]
@@ -81,7 +81,7 @@ CHOICES["lang"] = lambda turn, lang: _switch_language(turn, lang) if lang in LAN
 # --- what the bot keeps, and deleting it ---
 @action("privacy")
 def privacy(turn: Turn, intent: Intent) -> list[Reply]:
-    if _has_any(turn, intent.extra.get("delete_words", [])):
+    if has_any(turn, intent.extra.get("delete_words", [])):
         return _confirm_delete(turn)
     content = turn.bot.content
     button = Option(content.text("delete_button", turn.lang), "delete:ask")
@@ -124,3 +124,7 @@ def _pending_delete(turn: Turn) -> list[Reply] | None:
 
 CHOICES["delete"] = _choose_delete
 PENDING["confirm_delete"] = _pending_delete
+
+
+# Actions that live in modules of their own register themselves on import.
+from bot import breach_flow  # noqa: E402, F401

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from bot import breach_cli
 from bot.config import Settings
 
 
@@ -176,6 +177,8 @@ def parser() -> argparse.ArgumentParser:
     match.add_argument("text", nargs="*", help="a message (default: one per stdin line)")
     match.add_argument("--json", action="store_true", help="one JSON object per message")
     match.set_defaults(func=cmd_match)
+
+    breach_cli.register(sub)
 
     intents = sub.add_parser("intents", help="check, evaluate, export or add intents")
     isub = intents.add_subparsers(dest="intents_command", required=True)

@@ -26,11 +26,17 @@ class Settings:
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     public_url: str = ""
+    hibp_api_key: str = ""
+    hibp_api_url: str = "https://haveibeenpwned.com/api/v3"
+    breach_db: Path = Path("var") / "breaches.db"
+    breach_pepper: bytes = b""
+    lookups_per_day: int = 5
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         db_path = Path(env.get("BOT_DB") or DEFAULT_DB)
+        breach_db = Path(env.get("BREACH_DB") or db_path.parent / "breaches.db")
         return cls(
             db_path=db_path,
             secret=env.get("BOT_SECRET", "").encode() or _saved_secret(db_path),
@@ -42,12 +48,17 @@ class Settings:
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
             public_url=env.get("PUBLIC_URL", "").rstrip("/"),
+            hibp_api_key=env.get("HIBP_API_KEY", ""),
+            hibp_api_url=(env.get("HIBP_API_URL") or "https://haveibeenpwned.com/api/v3").rstrip("/"),
+            breach_db=breach_db,
+            breach_pepper=env.get("BREACH_PEPPER", "").encode() or _saved_secret(breach_db, "pepper.key"),
+            lookups_per_day=int(env.get("BOT_LOOKUPS_PER_DAY") or 5),
         )
 
 
-def _saved_secret(db_path: Path) -> bytes:
+def _saved_secret(db_path: Path, name: str = "secret.key") -> bytes:
     """A random secret kept beside the database (readable by its owner only), made once."""
-    path = db_path.parent / "secret.key"
+    path = db_path.parent / name
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

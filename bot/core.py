@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot import actions
 from bot.config import user_key
 from bot.content import Content
+from bot.lookup import BreachLookup
 from bot.matcher import Match, Matcher
 from bot.messages import Incoming, Option, Reply
 from bot.redact import find_sensitive, redact
@@ -48,12 +49,14 @@ class Turn:
 
 
 class Bot:
-    def __init__(self, content: Content, store: Store, secret: bytes, limits: Limits = Limits()):
+    def __init__(self, content: Content, store: Store, secret: bytes, limits: Limits = Limits(),
+                 lookup: BreachLookup | None = None):
         self.content = content
         self.store = store
         self.secret = secret
         self.limits = limits
         self.matcher = Matcher(content)
+        self.lookup = lookup or BreachLookup(store, secret)
 
     def respond(self, msg: Incoming) -> list[Reply]:
         return self.handle(msg).replies
@@ -91,7 +94,7 @@ class Bot:
         return self.matcher.normaliser.detect_language(text) or state.lang or "en"
 
     def _handle(self, turn: Turn) -> list[Reply]:
-        if not turn.text.strip() and not turn.msg.choice:
+        if not turn.text.strip() and not (turn.msg.choice or turn.msg.shared_contact):
             turn.intent = "no_text"
             return [self.reply(turn, self.content.text("no_text", turn.lang), keep=True)]
         sensitive = find_sensitive(turn.text)
@@ -99,6 +102,8 @@ class Bot:
             turn.intent = "sensitive"
             turn.state.pending = None
             return [self.reply(turn, self.content.text("sensitive", turn.lang), sensitive=sensitive)]
+        if turn.msg.shared_contact:
+            return self.choose(turn, f"contact:{turn.msg.shared_contact}")
         if turn.msg.choice:
             return self.choose(turn, turn.msg.choice)
         picked = self._picked_option(turn)

@@ -20,6 +20,8 @@ class Incoming:
     choice: str | None = None
     verified_phone: str | None = None
     message_id: str | None = None
+    can_share_contact: bool = False  # the channel can send a verified contact (Telegram)
+    shared_contact: str | None = None  # 'own' or 'other': a contact the person shared
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ _LETTERS = str.maketrans(
 DIGITS = str.maketrans(
     {**{chr(0x06F0 + i): str(i) for i in range(10)}, **{chr(0x0660 + i): str(i) for i in range(10)}}
 )
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:ly|com|pk|xyz|net|org|io|info|top|site|online)/\S*",
+                 re.IGNORECASE)
+# Emails, links and long digit runs stand for what they are when matching ("was <email> leaked").
+_STAND_INS = ((EMAIL, " email "), (URL, " link "), (re.compile(r"\+?\d[\d\s-]{6,}\d"), " number "))
 _NOT_WORD = re.compile(r"[\W_]+")
 _REPEATS = re.compile(r"(\D)\1{2,}")
 _URDU_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
@@ -48,7 +53,10 @@ class Normaliser:
         self._roman = {self._fold.get(w, w) for w in roman_words}
 
     def normalise(self, text: str) -> str:
-        text = _strip_marks(text).translate(_LETTERS).translate(DIGITS).casefold()
+        text = text.translate(DIGITS)
+        for pattern, stand_in in _STAND_INS:
+            text = pattern.sub(stand_in, text)
+        text = _strip_marks(text).translate(_LETTERS).casefold()
         text = _REPEATS.sub(r"\1\1", _NOT_WORD.sub(" ", text))
         return " ".join(self._fold.get(tok, tok) for tok in text.split())
 

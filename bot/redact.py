@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 
-from bot.normalise import DIGITS
+from bot.normalise import DIGITS, EMAIL, URL
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 CNIC = re.compile(r"(?<!\d)\d{5}[-\s]?\d{7}[-\s]?\d(?!\d)")
 CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 PHONE = re.compile(r"(?<!\d)(?:\+?\s?92|0092|0)?[\s-]?3\d{2}[\s-]?\d{7}(?!\d)")
 LONGDIGITS = re.compile(r"\d(?:[\s-]?\d){3,}")
-URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 
 # A password told outright: "my password is Ali@123", "password: x9y8", "mera password abc123 hai".
 # The secret must hold a digit or a symbol, so "my password is weak" is not taken for one.

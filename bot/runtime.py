@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from bot.breach_index import BreachIndex
 from bot.config import Settings
 from bot.content import load_content
 from bot.core import Bot, Limits
+from bot.hibp import HibpClient
+from bot.lookup import BreachLookup
+from bot.lookup import Limits as LookupLimits
 from bot.store import Store
 
 
 def build_bot(settings: Settings | None = None) -> Bot:
     settings = settings or Settings.from_env()
+    store = Store(settings.db_path)
     return Bot(
-        load_content(settings.content_dir), Store(settings.db_path), settings.secret,
-        Limits(per_minute=settings.rate_per_minute),
+        load_content(settings.content_dir), store, settings.secret,
+        Limits(per_minute=settings.rate_per_minute), build_lookup(settings, store),
     )
+
+
+def build_lookup(settings: Settings, store: Store) -> BreachLookup:
+    """The breach index is read-only here (built by `breaches import`); absent, none is used."""
+    index = (
+        BreachIndex(settings.breach_db, settings.breach_pepper, readonly=True)
+        if settings.breach_db.exists() else None
+    )
+    hibp = HibpClient(settings.hibp_api_key, settings.hibp_api_url)
+    limits = LookupLimits(per_day=settings.lookups_per_day)
+    return BreachLookup(store, settings.secret, index, hibp, limits)

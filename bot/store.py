@@ -57,6 +57,11 @@ class Store:
             {"day": str, "intent": str, "lang": str, "n": int},
             pk=("day", "intent", "lang"), if_not_exists=True,
         )
+        db["lookups"].create(
+            {"id": int, "key": str, "day": int, "target": str, "kind": str}, pk="id", if_not_exists=True
+        )
+        db["hibp_catalogue"].create({"name": str, "item": str, "fetched": int}, pk="name",
+                                    if_not_exists=True)
         db["misses"].create(
             {"id": int, "at": int, "lang": str, "text": str}, pk="id", if_not_exists=True
         )
@@ -94,6 +99,7 @@ class Store:
         """Remove everything tied to a person: their state and their rate-limit counter."""
         self.db.execute("DELETE FROM users WHERE key = ?", [key])
         self.db.execute("DELETE FROM rates WHERE key = ?", [key])
+        self.db.execute("DELETE FROM lookups WHERE key = ?", [key])
 
     # --- guards ---
     def first_delivery(self, key: str, now: float | None = None) -> bool:
@@ -112,6 +118,31 @@ class Store:
             [key, window],
         ).fetchone()
         return int(row[0])
+
+    # --- breach lookups ---
+    def lookups(self, key: str, day: int) -> tuple[int, set[str]]:
+        """How many lookups a person made on `day`, and the (hashed) emails among them."""
+        rows = self.db.execute(
+            "SELECT target, kind FROM lookups WHERE key = ? AND day = ?", [key, day]
+        ).fetchall()
+        return len(rows), {target for target, kind in rows if kind == "email"}
+
+    def add_lookup(self, key: str, day: int, target: str, kind: str) -> None:
+        self.db.execute(
+            "INSERT INTO lookups (key, day, target, kind) VALUES (?, ?, ?, ?)", [key, day, target, kind]
+        )
+
+    def hibp_catalogue(self) -> tuple[dict[str, dict], float]:
+        """The cached HIBP breach catalogue by name, and when it was fetched (0: never)."""
+        rows = self.db.execute("SELECT name, item, fetched FROM hibp_catalogue").fetchall()
+        return {name: json.loads(item) for name, item, _ in rows}, min((r[2] for r in rows), default=0)
+
+    def save_hibp_catalogue(self, items: dict[str, dict], now: float) -> None:
+        self.db.execute("DELETE FROM hibp_catalogue")
+        self.db.conn.executemany(
+            "INSERT INTO hibp_catalogue (name, item, fetched) VALUES (?, ?, ?)",
+            [(name, json.dumps(item), int(now)) for name, item in items.items()],
+        )
 
     # --- anonymous records ---
     def count(self, intent: str, lang: str, now: float | None = None) -> None:
@@ -137,6 +168,7 @@ class Store:
             ("seen", "at", retention.seen),
             ("misses", "at", retention.misses),
             ("rates", "window * 60", 3600),
+            ("lookups", "(day + 1) * 86400", DAY),
         ):
             cursor = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [int(now - age)])
             removed[table] = cursor.rowcount

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -47,6 +53,7 @@ class TelegramChannel:
         for command, value in COMMANDS.items():
             self.app.add_handler(CommandHandler(command, self._command(value)))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
+        self.app.add_handler(MessageHandler(filters.CONTACT, self.on_contact))
         self.app.add_handler(MessageHandler(~filters.COMMAND, self.on_message))
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -55,6 +62,17 @@ class TelegramChannel:
             return
         text = message.text or message.caption or ""
         await self._answer(update, self._incoming(update, text=text))
+
+    async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared contact vouches for a number only when it is the sender's own account."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or message.contact is None or user is None:
+            return
+        own = message.contact.user_id == user.id
+        await self._answer(update, self._incoming(
+            update, verified_phone=message.contact.phone_number if own else None,
+            shared_contact="own" if own else "other",
+        ))
 
     def _command(self, value: str):  # noqa: ANN202 - a PTB callback
         async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -72,10 +90,11 @@ class TelegramChannel:
         if query.data and update.effective_user:
             await self._answer(update, self._incoming(update, choice=query.data))
 
-    def _incoming(self, update: Update, text: str = "", choice: str | None = None) -> Incoming:
+    def _incoming(self, update: Update, text: str = "", choice: str | None = None,
+                  **verified: str | None) -> Incoming:
         assert update.effective_user is not None
         return Incoming(CHANNEL, str(update.effective_user.id), text, choice=choice,
-                        message_id=str(update.update_id))
+                        message_id=str(update.update_id), can_share_contact=True, **verified)
 
     async def _answer(self, update: Update, incoming: Incoming) -> None:
         outcome: Outcome = self.core.handle(incoming)
@@ -93,8 +112,12 @@ class TelegramChannel:
                 await chat.send_message(part, reply_markup=markup)
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """Options as an inline keyboard, one button a row; the button's data is the value."""
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """Options as an inline keyboard, one button a row; the button's data is the value. A reply
+    that asks for the person's own number gets Telegram's share-contact button instead."""
+    if reply.meta.get("ask_contact"):
+        button = KeyboardButton(reply.meta["ask_contact"], request_contact=True)
+        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
     if not reply.options:
         return None
     rows = [[InlineKeyboardButton(o.label, callback_data=o.value[:64])] for o in reply.options]

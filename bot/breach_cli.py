@@ -1,0 +1,102 @@
+"""`python -m bot breaches ...`: build and inspect the local breach index.
+
+    breaches import --breach ID FILE   import a CSV or one-identifier-per-line file (streamed)
+    breaches add ID --name N [--date D --data "a, b" --source URL --description T]
+    breaches list                      the catalogue, with identifiers per breach
+    breaches stats                     totals and bytes per identifier
+
+The index file is BREACH_DB (default beside BOT_DB: var/breaches.db); identifiers are stored
+as HMAC-SHA256 under BREACH_PEPPER (default: a key made once and saved beside the index)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+from tqdm import tqdm
+
+from bot.breach_index import Breach, BreachIndex
+from bot.config import Settings
+
+CATALOGUE = "breaches/catalogue.yaml"  # inside the content folder
+
+
+def open_index(settings: Settings) -> BreachIndex:
+    """The index, opened for writing, with the known incidents of the content registered."""
+    index = BreachIndex(settings.breach_db, settings.breach_pepper)
+    path = settings.content_dir / CATALOGUE
+    for item in (yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None) or []:
+        index.add_breach(Breach(
+            slug=str(item["id"]), name=str(item["name"]), date=str(item.get("date", "")),
+            data=tuple(item.get("data") or ()), description=str(item.get("description", "")),
+            source=str(item.get("source", "")),
+        ))
+    return index
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    index = open_index(Settings.from_env())
+    path = Path(args.file)
+    with open(path, encoding="utf-8", errors="replace") as handle, tqdm(
+        total=path.stat().st_size, unit="B", unit_scale=True, disable=args.quiet, file=sys.stderr,
+        desc=f"import {args.breach}",
+    ) as bar:
+        lines = _tracked(handle, bar)
+        report = index.import_lines(args.breach, lines)
+    index.close()
+    print(json.dumps({"breach": args.breach, **report.as_dict()}))
+    return 0
+
+
+def _tracked(handle, bar: tqdm):  # noqa: ANN001, ANN202 - a file and a generator of its lines
+    for line in handle:
+        bar.update(len(line.encode("utf-8", "replace")))
+        yield line
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    index = open_index(Settings.from_env())
+    data = tuple(d.strip() for d in (args.data or "").split(",") if d.strip())
+    index.add_breach(Breach(args.id, args.name, args.date or "", data, args.description or "",
+                            args.source or ""), replace=True)
+    index.close()
+    print(f"breach {args.id} registered")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    index = open_index(Settings.from_env())
+    for breach, count in index.breaches():
+        print(f"{breach.slug}\t{breach.date or '?'}\t{count} identifiers\t{breach.name}")
+    index.close()
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    index = open_index(Settings.from_env())
+    print(json.dumps(index.stats()))
+    index.close()
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    breaches = sub.add_parser("breaches", help="build and inspect the local breach index")
+    bsub = breaches.add_subparsers(dest="breaches_command", required=True)
+    imp = bsub.add_parser("import", help="import identifiers of one breach from a file")
+    imp.add_argument("--breach", required=True, help="breach id (created if new)")
+    imp.add_argument("file")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(func=cmd_import)
+    add = bsub.add_parser("add", help="register or update a breach")
+    add.add_argument("id")
+    add.add_argument("--name", required=True)
+    add.add_argument("--date", help="YYYY-MM-DD or YYYY-MM")
+    add.add_argument("--data", help="what it exposed, comma separated")
+    add.add_argument("--source", help="public source link")
+    add.add_argument("--description")
+    add.set_defaults(func=cmd_add)
+    bsub.add_parser("list", help="the breach catalogue").set_defaults(func=cmd_list)
+    bsub.add_parser("stats", help="totals and size").set_defaults(func=cmd_stats)

@@ -1,0 +1,220 @@
+"""The local breach index: lists of leaked identifiers that the bot's operator imports (for
+example from a national CERT), kept only as keyed hashes.
+
+An identifier (a phone in E.164, or a lowercased email) is stored as HMAC-SHA256(pepper, id)
+cut to 16 bytes. Pakistani mobile numbers are a small space (about 10^9): a plain hash
+could be reversed by trying them all, a keyed one cannot without the pepper, which is not
+in the file. The index is its own SQLite file, built by `breaches import` and then only read,
+so it can be copied to every machine that runs the bot."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import sqlite_utils
+
+HASH_BYTES = 16
+BATCH = 50_000
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+_PHONE_JUNK = re.compile(r"[\s\-().]")
+# The usual shapes of a Pakistani mobile number: 03001234567, 3001234567, 923001234567,
+# +923001234567, 00923001234567. Anything else goes through phonenumbers.
+_PK_MOBILE = re.compile(r"^(?:\+92|0092|92|0)?(3\d{9})$")
+
+
+def normalise_identifier(raw: str) -> str | None:
+    """E.164 for a phone number, lowercase for an email; None when it is neither."""
+    text = raw.strip().strip("\"'")
+    if "@" in text:
+        email = text.lower()
+        return email if _EMAIL.match(email) else None
+    compact = _PHONE_JUNK.sub("", text)
+    if not compact or not any(c.isdigit() for c in compact):
+        return None
+    mobile = _PK_MOBILE.match(compact)
+    if mobile:
+        return "+92" + mobile.group(1)
+    return _phone_by_library(compact)
+
+
+def _phone_by_library(text: str) -> str | None:
+    try:
+        number = phonenumbers.parse(text, "PK")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def keyed_hash(pepper: bytes, identifier: str) -> bytes:
+    return hmac.digest(pepper, identifier.encode(), hashlib.sha256)[:HASH_BYTES]
+
+
+@dataclass(frozen=True)
+class Breach:
+    slug: str
+    name: str
+    date: str = ""
+    data: tuple[str, ...] = ()
+    description: str = ""
+    source: str = ""
+
+
+@dataclass
+class ImportReport:
+    read: int = 0
+    imported: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"read": self.read, "imported": self.imported, "duplicate": self.duplicate,
+                "rejected": self.rejected}
+
+
+@dataclass
+class _Batch:
+    hashes: set[bytes] = field(default_factory=set)
+    identifiers: int = 0
+
+
+class BreachIndex:
+    def __init__(self, path: str | Path, pepper: bytes, readonly: bool = False):
+        self.path = Path(path)
+        self.pepper = pepper
+        if readonly:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        if not readonly:
+            self._create()
+
+    def _create(self) -> None:
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS breaches (id INTEGER PRIMARY KEY, slug TEXT UNIQUE NOT NULL,"
+            " name TEXT NOT NULL, date TEXT, data TEXT, description TEXT, source TEXT)"
+        )
+        # WITHOUT ROWID: the 16-byte hash is the key itself, so a row costs little more than it.
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS hits (hash BLOB NOT NULL, breach INTEGER NOT NULL,"
+            " PRIMARY KEY (hash, breach)) WITHOUT ROWID"
+        )
+
+    # --- the catalogue ---
+    def add_breach(self, breach: Breach, replace: bool = False) -> int:
+        """Register a breach (or keep the one with that slug); returns its row id."""
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        with self.db.conn:
+            self.db.execute(
+                f"{verb} INTO breaches (slug, name, date, data, description, source)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [breach.slug, breach.name, breach.date, json.dumps(list(breach.data)),
+                 breach.description, breach.source],
+            )
+        return self.db.execute("SELECT id FROM breaches WHERE slug = ?", [breach.slug]).fetchone()[0]
+
+    def breaches(self) -> list[tuple[Breach, int]]:
+        """Every breach with the number of identifiers imported for it."""
+        rows = self.db.execute(
+            "SELECT b.slug, b.name, b.date, b.data, b.description, b.source,"
+            " (SELECT count(*) FROM hits h WHERE h.breach = b.id) FROM breaches b ORDER BY b.date, b.slug"
+        ).fetchall()
+        return [(_breach(row), row[6]) for row in rows]
+
+    # --- import ---
+    def import_lines(self, slug: str, lines: Iterable[str], progress: Any = None) -> ImportReport:
+        """Import a CSV or one-identifier-per-line text. Every field of a row that is a phone
+        number or an email is imported; a row with none is rejected. Safe to run twice."""
+        breach_id = self.db.execute("SELECT id FROM breaches WHERE slug = ?", [slug]).fetchone()
+        if breach_id is None:
+            breach_id = (self.add_breach(Breach(slug, slug)),)
+        report, batch = ImportReport(), _Batch()
+        for row in _rows(lines):
+            report.read += 1
+            if progress is not None:
+                progress(1)
+            found = [n for n in map(normalise_identifier, row) if n]
+            if not found:
+                report.rejected += 1
+                continue
+            for identifier in found:
+                batch.hashes.add(keyed_hash(self.pepper, identifier))
+                batch.identifiers += 1
+            if batch.identifiers >= BATCH:
+                self._write(breach_id[0], batch, report)
+                batch = _Batch()
+        self._write(breach_id[0], batch, report)
+        return report
+
+    def _write(self, breach_id: int, batch: _Batch, report: ImportReport) -> None:
+        conn = self.db.conn
+        with conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO hits (hash, breach) VALUES (?, ?)",
+                ((h, breach_id) for h in sorted(batch.hashes)),  # in key order: fewer page splits
+            )
+            inserted = conn.total_changes - before
+        report.imported += inserted
+        report.duplicate += batch.identifiers - inserted
+
+    # --- lookup ---
+    def lookup(self, identifier: str) -> list[Breach]:
+        """The breaches whose lists hold this (already normalised) identifier."""
+        rows = self.db.execute(
+            "SELECT b.slug, b.name, b.date, b.data, b.description, b.source FROM hits h"
+            " JOIN breaches b ON b.id = h.breach WHERE h.hash = ? ORDER BY b.date",
+            [keyed_hash(self.pepper, identifier)],
+        ).fetchall()
+        return [_breach(row) for row in rows]
+
+    def stats(self) -> dict[str, Any]:
+        identifiers = self.db.execute("SELECT count(*) FROM hits").fetchone()[0]
+        size = self.path.stat().st_size if self.path.exists() else 0
+        return {
+            "breaches": self.db.execute("SELECT count(*) FROM breaches").fetchone()[0],
+            "identifiers": identifiers,
+            "bytes": size,
+            "bytes_per_identifier": round(size / identifiers, 1) if identifiers else None,
+        }
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+
+def _breach(row: tuple[Any, ...]) -> Breach:
+    return Breach(row[0], row[1], row[2] or "", tuple(json.loads(row[3] or "[]")), row[4] or "", row[5] or "")
+
+
+def _rows(lines: Iterable[str]) -> Iterator[list[str]]:
+    """Fields of each non-empty line: CSV (comma, semicolon or tab separated, quotes allowed)
+    or one value a line."""
+    for line in lines:
+        line = line.strip().lstrip("\ufeff")
+        if not line:
+            continue
+        if '"' in line:
+            yield next(csv.reader(io.StringIO(line), delimiter=_delimiter(line)), [])
+        else:
+            yield _FIELD_SEP.split(line)
+
+
+_FIELD_SEP = re.compile(r"[,;\t]")
+
+
+def _delimiter(line: str) -> str:
+    return max(",;\t", key=line.count)
