@@ -38,13 +38,14 @@ import os
 import pstats
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -160,6 +161,7 @@ class Tally:
     statuses: dict[str, int] = field(default_factory=dict)  # non-2xx codes and error kinds
     elapsed: float = 0.0
     cpu: float = 0.0  # CPU seconds the server used during the phase
+    client_cpu: float = 0.0  # and this process, the load generator
 
     def add(self, outcome: int | str, latency: float) -> None:
         if isinstance(outcome, int) and 200 <= outcome < 300:
@@ -179,28 +181,53 @@ class Tally:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def send(client: httpx.AsyncClient, req: Req) -> int | str:
-    try:
-        response = await client.post(req.path, content=req.body, headers=req.headers)
-        await response.aread()
-        return response.status_code
-    except httpx.TimeoutException:
-        return "timeout"
-    except httpx.HTTPError as exc:
-        return type(exc).__name__
+class Connections:
+    """`size` httpx.AsyncClients of one connection each, lent out last-in first-out.
+
+    One client of many connections would do, but httpcore's pool scans every connection for
+    every waiting request on each event: once a server falls behind and requests pile up, the
+    load generator spends its CPU there and becomes the bottleneck it is meant to measure.
+    With one connection per client each request costs the same however many are waiting
+    (they wait here, for a free connection, and that wait counts in their latency)."""
+
+    def __init__(self, url: str, size: int, timeout: float):
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        tls = ssl.create_default_context()  # unused on http://, but each client would build its own
+        self.clients = [httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, verify=tls)
+                        for _ in range(size)]
+        self.free: asyncio.LifoQueue[httpx.AsyncClient] = asyncio.LifoQueue()
+        for client in self.clients:
+            self.free.put_nowait(client)
+
+    async def send(self, req: Req) -> int | str:
+        client = await self.free.get()
+        try:
+            response = await client.post(req.path, content=req.body, headers=req.headers)
+            await response.aread()
+            return response.status_code
+        except httpx.TimeoutException:
+            return "timeout"
+        except httpx.HTTPError as exc:
+            return type(exc).__name__
+        finally:
+            self.free.put_nowait(client)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(client.aclose() for client in self.clients))
 
 
-async def open_loop(client: httpx.AsyncClient, make: Callable[[], Req], rate: float, seconds: float,
-                    timeout: float) -> Tally:
-    """`rate` a second for `seconds`, each at its scheduled time, never waiting for answers."""
+async def open_loop(url: str, make: Callable[[], Req], rate: float, seconds: float, timeout: float,
+                    in_flight: int) -> Tally:
+    """`rate` a second for `seconds`, each at its scheduled time, never waiting for answers;
+    at most `in_flight` on the wire at once, the rest wait for a connection."""
     loop = asyncio.get_running_loop()
     count = max(1, int(rate * seconds))
     requests = [make() for _ in range(count)]  # built beforehand: sending costs only sending
     tally = Tally()
+    connections = Connections(url, in_flight, timeout)
 
     async def one(req: Req, at: float) -> None:
-        outcome = await send(client, req)
-        tally.add(outcome, loop.time() - at)
+        tally.add(await connections.send(req), loop.time() - at)
 
     start = loop.time() + 0.05
     tasks = []
@@ -211,19 +238,21 @@ async def open_loop(client: httpx.AsyncClient, make: Callable[[], Req], rate: fl
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(req, at)))
         tally.sent += 1
-    done, pending = await asyncio.wait(tasks, timeout=timeout + 5)
+    done, pending = await asyncio.wait(tasks, timeout=timeout + seconds + 5)
     for task in pending:  # bounded in time, whatever the server does
         task.cancel()
         tally.add("unanswered", 0.0)
     tally.elapsed = loop.time() - start
+    await connections.close()
     return tally
 
 
-async def closed_loop(client: httpx.AsyncClient, make: Callable[[], Req], clients: int,
-                      seconds: float) -> Tally:
+async def closed_loop(url: str, make: Callable[[], Req], clients: int, seconds: float,
+                      timeout: float) -> Tally:
     """`clients` loops, each sending its next request as soon as the last one is answered."""
     loop = asyncio.get_running_loop()
     tally = Tally()
+    connections = Connections(url, clients, timeout)
     start = loop.time()
     deadline = start + seconds
     cap = 200_000  # a bound on the count, whatever the speed
@@ -233,11 +262,22 @@ async def closed_loop(client: httpx.AsyncClient, make: Callable[[], Req], client
             req = make()
             tally.sent += 1
             began = loop.time()
-            tally.add(await send(client, req), loop.time() - began)
+            tally.add(await connections.send(req), loop.time() - began)
 
     await asyncio.gather(*(worker() for _ in range(clients)))
     tally.elapsed = loop.time() - start
+    await connections.close()
     return tally
+
+
+def spare_the_client_failed_imports() -> None:
+    """httpcore 1.0.9 tries `import sniffio` each time it sets up a lock, and anyio >= 4.11 no
+    longer installs sniffio, so every try searches sys.path again (encode/httpcore#1103). In
+    the load generator only, never in a server, make that import fail at once."""
+    try:
+        import sniffio  # noqa: F401
+    except ImportError:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -341,12 +381,19 @@ def serve_ceiling(port: int, profile: str) -> None:
     run_uvicorn(app, port, profile)
 
 
+def ready_line(text: str = "starting") -> None:
+    """Tell the parent (one line on stdout, a pipe it stops reading), then send stdout where
+    stderr goes, the log file: uvicorn's access log is on stdout and would fill the pipe."""
+    print(text, flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+
 def run_uvicorn(app: Any, port: int, profile: str) -> None:  # noqa: ANN401 - any ASGI app
     """As `python -m bot serve` runs it: one worker, log level info, access log on."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    print("starting", flush=True)
+    ready_line()
     profiler = cProfile.Profile() if profile else None
     if profiler:
         profiler.enable()
@@ -386,6 +433,7 @@ def serve_fake_telegram() -> None:
 
             class KeepAlive(base):  # type: ignore[misc, valid-type]
                 protocol_version = "HTTP/1.1"
+                disable_nagle_algorithm = True  # else headers and body wait on delayed ACKs
 
             return KeepAlive
 
@@ -394,7 +442,7 @@ def serve_fake_telegram() -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with BenchTelegram(TOKEN) as fake:
-        print(fake.url, flush=True)
+        ready_line(fake.url)
         stop.wait()
 
 
@@ -431,38 +479,29 @@ class Target:
 
 
 # --- the run ------------------------------------------------------------------------------
-def client_for(url: str, timeout: float) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
-    return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
-
-
-async def measure(target: Target, phase: Callable[[httpx.AsyncClient], Any], timeout: float) -> Tally:
+async def measure(target: Target, phase: Callable[[], Awaitable[Tally]]) -> Tally:
     """One phase against one target, with the server's CPU time over it."""
-    async with client_for(target.url, timeout) as client:
-        before = cpu_seconds(target.pid)
-        tally: Tally = await phase(client)
-        tally.cpu = cpu_seconds(target.pid) - before
+    before, client_before = cpu_seconds(target.pid), time.process_time()
+    tally = await phase()
+    tally.cpu = cpu_seconds(target.pid) - before
+    tally.client_cpu = time.process_time() - client_before
     return tally
 
 
 async def load(targets: list[Target], args: argparse.Namespace) -> None:
     for target in targets:  # warm up: first requests pay for imports and caches; not counted
-        async with client_for(target.url, args.timeout) as client:
-            for _ in range(30):
-                await send(client, target.make())
+        await closed_loop(target.url, target.make, 2, 0.5, args.timeout)
     for target in targets:
         print(f"open loop: {target.name}, {args.rate:g}/s for {args.seconds:g} s ...", file=sys.stderr)
-        target.open = await measure(
-            target, lambda c, t=target: open_loop(c, t.make, args.rate, args.seconds, args.timeout),
-            args.timeout)
+        target.open = await measure(target, lambda t=target: open_loop(
+            t.url, t.make, args.rate, args.seconds, args.timeout, args.in_flight))
         await asyncio.sleep(1)
     for number in range(1, args.rounds + 1):
         for target in targets:
             print(f"closed loop {number}/{args.rounds}: {target.name}, {args.clients} clients for "
                   f"{args.closed_seconds:g} s ...", file=sys.stderr)
-            target.rounds.append(await measure(
-                target, lambda c, t=target: closed_loop(c, t.make, args.clients, args.closed_seconds),
-                args.timeout))
+            target.rounds.append(await measure(target, lambda t=target: closed_loop(
+                t.url, t.make, args.clients, args.closed_seconds, args.timeout)))
             await asyncio.sleep(0.5)
 
 
@@ -474,8 +513,8 @@ def report(targets: list[Target], args: argparse.Namespace, telegram: dict[str, 
           f"{args.rounds} rounds of {args.closed_seconds:g} s, median round quoted. "
           f"One uvicorn worker each, loopback, {os.cpu_count()} CPUs; load average at the start "
           f"{load_before:.1f}, at the end {os.getloadavg()[0]:.1f} (other work skews it all).\n")
-    head = (f"{'target':<9}{'sent':>7}{'ok':>7}{'non-2xx':>8}{'errors':>7}{'rate/s':>8}{'p50 ms':>8}"
-            f"{'p99 ms':>8}{'cpu%':>6}{'cpu ms/req':>11}  |{'max/s':>7}{'vs ceil':>8}{'cpu%':>6}"
+    head = (f"{'target':<9}{'sent':>7}{'ok':>7}{'non-2xx':>8}{'errors':>7}{'rate/s':>8}{'p50 ms':>9}"
+            f"{'p99 ms':>9}{'cpu%':>6}{'cpu ms/req':>11}  |{'max/s':>7}{'vs ceil':>8}{'cpu%':>6}"
             f"{'capacity/s':>11}{'vs ceil':>8}")
     print(head)
     print("-" * len(head))
@@ -485,8 +524,8 @@ def report(targets: list[Target], args: argparse.Namespace, telegram: dict[str, 
         cpu_req = o.cpu / o.ok * 1000 if o.ok else float("nan")
         ratio = t.max_rate / ceiling.max_rate if ceiling.max_rate else float("nan")
         cap_ratio = t.capacity / ceiling.capacity if ceiling.capacity else float("nan")
-        print(f"{t.name:<9}{o.sent:>7}{o.ok:>7}{o.non_2xx:>8}{o.errors:>7}{rate:>8.1f}{o.pct(0.5):>8.2f}"
-              f"{o.pct(0.99):>8.2f}{o.cpu / o.elapsed * 100:>6.0f}{cpu_req:>11.2f}  |{t.max_rate:>7.0f}"
+        print(f"{t.name:<9}{o.sent:>7}{o.ok:>7}{o.non_2xx:>8}{o.errors:>7}{rate:>8.1f}{o.pct(0.5):>9.1f}"
+              f"{o.pct(0.99):>9.1f}{o.cpu / o.elapsed * 100:>6.0f}{cpu_req:>11.2f}  |{t.max_rate:>7.0f}"
               f"{ratio:>8.2f}{t.busy * 100:>6.0f}{t.capacity:>11.0f}{cap_ratio:>8.2f}")
     print("\nrate/s: 2xx answers a second; cpu%: the server's CPU over the phase (100 = one core); "
           "max/s: 2xx a second, closed loop;\ncapacity/s: 2xx per CPU second of the server, "
@@ -500,7 +539,9 @@ def report(targets: list[Target], args: argparse.Namespace, telegram: dict[str, 
             print(f"{t.name}: not 2xx: {problems}")
         rounds = ", ".join(f"{r.ok / r.elapsed:.0f}" for r in t.rounds)
         lat = statistics.median(r.pct(0.5) for r in t.rounds) if t.rounds else float("nan")
-        print(f"{t.name}: closed-loop rounds {rounds} /s; p50 under closed loop {lat:.1f} ms")
+        client = statistics.median(r.client_cpu / r.elapsed for r in t.rounds) if t.rounds else 0.0
+        print(f"{t.name}: closed-loop rounds {rounds} /s; p50 under closed loop {lat:.1f} ms; "
+              f"the load generator used {client * 100:.0f}% of a core")
     if telegram:
         print(f"telegram: the local Bot API got {telegram.get('sendMessage', 0)} sendMessage calls "
               f"(one per answered update, warm-up included)")
@@ -539,6 +580,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32, help="closed loop concurrent clients (32)")
     parser.add_argument("--closed-seconds", type=float, default=5, help="closed loop seconds per round (5)")
     parser.add_argument("--rounds", type=int, default=3, help="closed loop rounds per target (3)")
+    parser.add_argument("--in-flight", type=int, default=128,
+                        help="open loop: most requests on the wire at once (128)")
     parser.add_argument("--timeout", type=float, default=10,
                         help="seconds before a request counts as an error (10)")
     parser.add_argument("--profile", metavar="FILE", default="",
@@ -558,10 +601,12 @@ def main() -> int:
         serve_fake_telegram()
         return 0
     if not (0 < args.rate <= 5000 and 0 < args.seconds <= 600 and 0 < args.closed_seconds <= 60
-            and 1 <= args.clients <= 512 and 1 <= args.rounds <= 10):
+            and 1 <= args.clients <= 512 and 1 <= args.rounds <= 10 and 1 <= args.in_flight <= 1024
+            and 0 < args.timeout <= 60):
         parser.error("keep --rate <= 5000, --seconds <= 600, --closed-seconds <= 60, --clients <= 512, "
-                     "--rounds <= 10")
+                     "--rounds <= 10, --in-flight <= 1024, --timeout <= 60")
 
+    spare_the_client_failed_imports()
     load_before = os.getloadavg()[0]
     traffic = Traffic()
     children: list[Child] = []
@@ -592,11 +637,17 @@ def main() -> int:
         finally:
             for child in reversed(children):
                 child.stop()
-        errors = [line for line in (folder / "service.log").read_text(errors="replace").splitlines()
-                  if "Traceback" in line or " ERROR " in line]
+        log_lines = (folder / "service.log").read_text(errors="replace").splitlines()
+    errors = [n for n, line in enumerate(log_lines) if " ERROR " in line or line.startswith("ERROR")]
     report(targets, args, stats, load_before)
     if errors:
-        print(f"\nservice log: {len(errors)} errors, first: {errors[0]}")
+        block = [log_lines[errors[0]]]
+        for line in log_lines[errors[0] + 1:]:
+            if line[:4].isdigit() or line.startswith("INFO"):  # the next log record
+                break
+            block.append(line)
+        shown = block if len(block) <= 4 else [block[0], "  ...", *block[-3:]]
+        print(f"\nservice log: {len(errors)} errors; the first:\n" + "\n".join(shown))
     if profile:
         print_profile(Path(profile))
     return 0

@@ -61,12 +61,38 @@ def _is_one_of(turn: Turn, words: list[str]) -> bool:
 @action("set_language")
 def set_language(turn: Turn, intent: Intent) -> list[Reply]:
     targets = intent.extra.get("targets", {})
-    for lang in ("roman_ur", "ur", "en"):
-        if has_any(turn, targets.get(lang, [])):
+    negations = intent.extra.get("negations", [])
+    named = {t for words in targets.values() for w in words for t in _tokens(turn, w)}
+    for lang in ("roman_ur", "ur", "en"):  # "roman urdu" names Urdu too: Roman Urdu first
+        if _named_not_negated(turn, targets.get(lang, []), negations, named):
             return _switch_language(turn, lang)
     names = turn.bot.content.system["language_names"]
     options = [Option(names[lang], f"lang:{lang}") for lang in LANGS]
     return [turn.bot.reply(turn, turn.bot.content.answer(intent.id, turn.lang), options)]
+
+
+def _tokens(turn: Turn, text: str) -> list[str]:
+    return turn.bot.matcher.normaliser.normalise(text).split()
+
+
+def _named_not_negated(turn: Turn, words: list[str], negations: dict[str, list[str]],
+                       named: set[str]) -> bool:
+    """One of `words` is in the message and not negated ("not urdu" before it, "urdu nahi"
+    after it): "i don't read urdu, english please" asks for English. A negation before
+    another language's name does not reach past it."""
+    tokens = _tokens(turn, turn.text)
+    before = {t for n in negations.get("before", []) for t in _tokens(turn, n)}
+    after = {t for n in negations.get("after", []) for t in _tokens(turn, n)}
+    for word in (_tokens(turn, w) for w in words):
+        for start in range(len(tokens) - len(word) + 1):
+            end = start + len(word)
+            if tokens[start:end] != word:
+                continue
+            window = tokens[max(0, start - 3):start]
+            cut = max((i + 1 for i, t in enumerate(window) if t in named), default=0)
+            if not (before.intersection(window[cut:]) or after.intersection(tokens[end:end + 2])):
+                return True
+    return False
 
 
 def _switch_language(turn: Turn, lang: str) -> list[Reply]:

@@ -30,5 +30,8 @@ def run_chat(bot: Bot, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
             continue
         message = Incoming(CHANNEL, user, line.rstrip("\n"), verified_phone=phone)
         blocks = [numbered(reply) for reply in bot.respond(message)]
-        print("\n\n".join(blocks), file=stdout)
-        print("" if interactive else "---", file=stdout, flush=True)
+        try:
+            print("\n\n".join(blocks), file=stdout)
+            print("" if interactive else "---", file=stdout, flush=True)
+        except BrokenPipeError:  # the reader went away (`... | head`): nothing more to say
+            return

@@ -20,6 +20,7 @@ def check(directory: Path) -> tuple[list[str], list[str]]:
     problems = list(_load_problems(directory))
     problems += _action_problems(content)
     problems += _duplicate_problems(content)
+    problems += _placeholder_problems(content)
     if not problems:  # matching half-loaded content would only repeat the problems above
         problems += _match_problems(content)
     return problems, _staleness_warnings(content, dt.date.today())
@@ -53,6 +54,17 @@ def _duplicate_problems(content: Content) -> list[str]:
         for text, ids in owners.items()
         if len(ids) > 1
     ]
+
+
+def _placeholder_problems(content: Content) -> list[str]:
+    """A skeleton from `intents new` still has its TODO texts: it must be filled in."""
+    problems = []
+    for intent in content.intents.values():
+        texts = [*intent.title.values(), *intent.answer.values()]
+        texts += [e for examples in intent.examples.values() for e in examples]
+        if any("TODO" in text for text in texts):
+            problems.append(f"{intent.path}: still has TODO placeholders: fill in examples, answer and title")
+    return problems
 
 
 def _match_problems(content: Content) -> list[str]:

@@ -94,6 +94,19 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scam_check(args: argparse.Namespace) -> int:
+    from bot.scam import ScamRules
+
+    rules = ScamRules.load(Settings.from_env().content_dir)
+    for text in _inputs(args.text):
+        verdict = rules.check(text)
+        if args.json:
+            print(json.dumps(verdict.as_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(f"{verdict.verdict}\t{','.join(verdict.flags) or '-'}", flush=True)
+    return 0
+
+
 def cmd_intents_check(args: argparse.Namespace) -> int:
     from bot.check import check
 
@@ -177,6 +190,11 @@ def parser() -> argparse.ArgumentParser:
     match.add_argument("text", nargs="*", help="a message (default: one per stdin line)")
     match.add_argument("--json", action="store_true", help="one JSON object per message")
     match.set_defaults(func=cmd_match)
+
+    scam = sub.add_parser("scam-check", help="red flags of a scam in messages (verdict and flags)")
+    scam.add_argument("text", nargs="*", help="a message (default: one per stdin line)")
+    scam.add_argument("--json", action="store_true", help='one {"verdict", "flags"} object per message')
+    scam.set_defaults(func=cmd_scam_check)
 
     breach_cli.register(sub)
 

@@ -14,7 +14,7 @@ import yaml
 from bot.normalise import LANGS
 
 # Files in intents/ that are not intents.
-RESERVED = {"facts.yaml", "lexicon.yaml", "system.yaml"}
+RESERVED = {"facts.yaml", "lexicon.yaml", "system.yaml", "scam_rules.yaml"}
 OUT_OF_SCOPE = "out_of_scope"
 FACT_REF = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)\}")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "intents"

@@ -16,11 +16,11 @@ from rapidfuzz import fuzz, process
 from bot.content import OUT_OF_SCOPE, Content
 from bot.normalise import Normaliser
 
-THRESHOLD = 52.0  # below this, the bot says what it can help with instead of guessing
-MARGIN = 1.0  # top two intents closer than this: ask which one was meant
+THRESHOLD = 55.0  # below this, the bot says what it can help with instead of guessing
+MARGIN = 2.0  # top two intents closer than this: ask which one was meant
 HINT_BONUS = 6.0  # a distinctive word of an intent (its `hints`) present in the message
-SORT_WEIGHT = 0.5  # weight of token_sort_ratio; token_set_ratio has the rest
-TOP_K = 3
+SORT_WEIGHT = 0.7  # weight of token_sort_ratio; token_set_ratio has the rest
+TOP_K = 2
 
 
 @dataclass(frozen=True)

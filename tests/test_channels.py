@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.config import Settings
 from bot.service import create_app
-from bot.testing.fake_telegram import FakeTelegram, button_update, text_update
+from bot.testing.fake_telegram import FakeTelegram, button_update, contact_update, text_update
 from bot.testing.http import free_port, serve_asgi
 
 TOKEN = "123:test-token"
@@ -285,3 +285,21 @@ def test_set_webhook_registers_public_url_with_secret(tmp_path, telegram_api):
     assert result.returncode == 0, result.stderr
     (call,) = telegram_api.calls("setWebhook")
     assert call["url"] == "https://bot.example.org/telegram" and call["secret_token"] == SECRET
+
+
+# --- the person's own number, as each channel verifies it ---
+def test_whatsapp_checks_the_senders_own_number(service):
+    twiml = whatsapp(service, "was my number leaked", sid="SMnum1").text
+    assert "your number was not found in the breaches we know" in messages(twiml)[0]
+
+
+def test_telegram_asks_for_the_contact_and_checks_only_the_own_one(service, telegram_api):
+    post_update(service, text_update(70, 91, "was my number leaked"))
+    (ask,) = telegram_api.wait_for("sendMessage", 1)
+    assert ask["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    post_update(service, contact_update(71, 91, "+923001234567", contact_user_id=91))
+    post_update(service, contact_update(72, 91, "+923007654321", contact_user_id=12345))
+    post_update(service, contact_update(73, 91, "+923007654321", contact_user_id=None))
+    sent = telegram_api.wait_for("sendMessage", 4)
+    assert "your number was not found" in sent[1]["text"]
+    assert all("not your own Telegram account" in s["text"] for s in sent[2:4])

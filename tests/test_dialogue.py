@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bot.config import user_key
 from bot.messages import Incoming
 
@@ -61,7 +63,7 @@ def test_unknown_message_falls_back_and_is_kept_redacted(bot, store):
 def test_close_intents_get_a_clarifying_question(bot, matcher):
     # Find a message the matcher cannot call, so the test does not depend on one example.
     ambiguous = next(
-        text for text in ("leak", "data leak", "scam", "fraud", "password", "sim", "helpline", "pta")
+        text for text in ("leak", "data leak", "scam", "fraud", "fraud call", "password", "sim", "helpline", "pta")
         if matcher.match(text).candidates
     )
     (reply,) = say(bot, ambiguous)
@@ -141,3 +143,19 @@ def test_counts_are_anonymous_per_intent_and_day(bot, store):
     rows = {(r["intent"], r["lang"]): r["n"] for r in store.db["counts"].rows}
     assert rows[("greeting", "en")] == 2
     assert set(store.db["counts"].columns_dict) == {"day", "intent", "lang", "n"}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("i dont understand urdu, english please", "en"),
+    ("english nahi aati urdu mein batao", "ur"),
+    ("roman urdu mein likho", "roman_ur"),
+    ("not in english, in urdu please", "ur"),
+])
+def test_language_switch_heeds_negations(bot, text, lang):
+    (reply,) = say(bot, text)
+    assert reply.lang == lang and reply.intent == "language"
+
+
+def test_a_language_only_refused_is_asked_about(bot):
+    (reply,) = say(bot, "stop writing in urdu")
+    assert [o.value for o in reply.options] == ["lang:en", "lang:roman_ur", "lang:ur"]

@@ -23,7 +23,8 @@ from bot.testing.http import serve_http
 KEY = "test-hibp-key"
 BREACHES: dict[str, dict[str, Any]] = {
     "Adobe": {"Name": "Adobe", "Title": "Adobe", "Domain": "adobe.com", "BreachDate": "2013-10-04",
-              "PwnCount": 152445165, "Description": "In October 2013, 153 million Adobe accounts were breached.",
+              "PwnCount": 152445165,
+              "Description": "In October 2013, 153 million Adobe accounts were breached.",
               "DataClasses": ["Email addresses", "Password hints", "Passwords", "Usernames"]},
     "Canva": {"Name": "Canva", "Title": "Canva", "Domain": "canva.com", "BreachDate": "2019-05-24",
               "PwnCount": 137272116, "Description": "In May 2019, Canva suffered a data breach.",

@@ -160,3 +160,14 @@ def button_update(update_id: int, user_id: int, data: str) -> dict[str, Any]:
     return {"update_id": update_id, "callback_query": {
         "id": f"cb{update_id}", "from": user, "chat_instance": "1", "data": data, "message": message,
     }}
+
+
+def contact_update(update_id: int, user_id: int, phone: str, contact_user_id: int | None) -> dict[str, Any]:
+    """A message sharing a contact; `contact_user_id` is whose Telegram account it is."""
+    user = {"id": user_id, "is_bot": False, "first_name": "Test"}
+    contact: dict[str, Any] = {"phone_number": phone, "first_name": "Test"}
+    if contact_user_id is not None:
+        contact["user_id"] = contact_user_id
+    message = {"message_id": update_id, "date": int(time.time()), "chat": {"id": user_id, "type": "private"},
+               "from": user, "contact": contact}
+    return {"update_id": update_id, "message": message}
