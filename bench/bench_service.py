@@ -3,28 +3,36 @@ updates to `/telegram`, then the same load on a bare Starlette endpoint that ret
 TwiML reply (the ceiling: what uvicorn and Starlette alone cost on this machine).
 
     .venv/bin/python bench/bench_service.py [--rate 200 --seconds 20]
-    .venv/bin/python bench/bench_service.py --profile      # also cProfile the service
+    .venv/bin/python bench/bench_service.py --profile service.prof   # also cProfile the service
 
-Everything runs on 127.0.0.1, in processes of its own so that they do not share a GIL: the
-service (`bot.service.create_app`, a temporary SQLite file, uvicorn with one worker, started
-like `python -m bot serve`: log level info, access log on, output to a file), the ceiling
-(same uvicorn settings) and the local Bot API server from `bot.testing` that the Telegram
-handler sends its replies to. This process is the load generator (httpx.AsyncClient).
+Everything runs on 127.0.0.1, each server in a process of its own so that none shares a GIL
+with the load generator (this process, httpx.AsyncClient):
+- the service: `bot.service.create_app` with a temporary SQLite file, both channels on, under
+  uvicorn with one worker as `python -m bot serve` runs it (log level info, access log on;
+  the output goes to a file);
+- the ceiling: a bare Starlette app under the same uvicorn settings;
+- the local Bot API server of `bot.testing`, which the Telegram handler sends its replies
+  to; here with keep-alive and TCP_NODELAY, as the real API has, and a counter in place of
+  its call log, so that it stays cheap for thousands of calls.
 
-Phases, each bounded in requests and in time, and the run stops by itself:
+Phases, each bounded in requests and in time; the run stops by itself:
 1. open loop, per target (whatsapp, telegram, ceiling): `--rate` requests a second for
-   `--seconds`, each sent at its scheduled time whether or not earlier ones were answered.
-   Latency is measured from the scheduled time, so a late client or a queue in the server
-   both show (no coordinated omission). Every request has its own sender and message id.
-2. closed loop: `--clients` concurrent clients as fast as they can for `--closed-seconds`,
-   `--rounds` times, the targets interleaved round by round; the median round is quoted.
+   `--seconds`, each sent at its scheduled time whether or not earlier ones were answered,
+   at most `--in-flight` on the wire at once. Latency runs from the scheduled time, so a late
+   client or a queue in the server both show (no coordinated omission). Every request has
+   its own sender or user and its own MessageSid or update_id; texts are English, Roman Urdu
+   and Urdu. The ceiling gets the WhatsApp requests.
+2. closed loop: `--clients` clients, each sending as soon as its last answer came, for
+   `--closed-seconds`, `--rounds` times, the targets interleaved round by round; the
+   median round is quoted.
 
-Printed per target: requests sent, ok, non-2xx, errors, achieved rate, p50/p99 latency,
-max throughput, the service's CPU use (of one core, from /proc) and CPU time per request, and
-the ratio of our max throughput to the ceiling's. With two cores the client can be the
-bottleneck of the ceiling's closed loop; the CPU columns show it (a server under 90% of a
-core was not saturated), and "capacity" (requests per CPU second of the server) is the
-comparison that does not depend on the client."""
+Printed per target: requests sent, ok (2xx), non-2xx, errors (timeouts, refused, and
+"unanswered": still waiting when the phase's time bound ran out), achieved rate, p50/p99
+latency, max throughput and its ratio to the ceiling's; also each server's CPU use (100% =
+one core, from /proc), CPU time per request and "capacity", 2xx answers per CPU second of
+the server. On a small machine the load generator can limit the ceiling's closed loop (its
+CPU use is printed); capacity is the comparison that does not depend on it. Other work on
+the machine slows everything: the load average is printed too."""
 
 from __future__ import annotations
 
@@ -394,7 +402,7 @@ def run_uvicorn(app: Any, port: int, profile: str) -> None:  # noqa: ANN401 - an
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     ready_line()
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not waits
     if profiler:
         profiler.enable()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="info", workers=1)

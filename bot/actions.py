@@ -14,11 +14,14 @@ from bot.normalise import LANGS
 
 if TYPE_CHECKING:
     from bot.core import Turn
+    from bot.matcher import Match
 
 Action = Callable[["Turn", Intent], list[Reply]]
 ACTIONS: dict[str, Action] = {}
 CHOICES: dict[str, Callable[[Turn, str], list[Reply] | None]] = {}
 PENDING: dict[str, Callable[[Turn], list[Reply] | None]] = {}
+# Run after matching, before the answer: each may take the message over (a pasted scam).
+INTERCEPTORS: list[Callable[[Turn, Match], list[Reply] | None]] = []
 
 
 def action(name: str) -> Callable[[Action], Action]:
@@ -37,6 +40,14 @@ def choose(turn: Turn, value: str) -> list[Reply] | None:
     prefix, _, arg = value.partition(":")
     handler = CHOICES.get(prefix)
     return handler(turn, arg) if handler else None
+
+
+def intercept(turn: Turn, match: Match) -> list[Reply] | None:
+    for interceptor in INTERCEPTORS:
+        replies = interceptor(turn, match)
+        if replies is not None:
+            return replies
+    return None
 
 
 def continue_pending(turn: Turn) -> list[Reply] | None:
@@ -153,4 +164,4 @@ PENDING["confirm_delete"] = _pending_delete
 
 
 # Actions that live in modules of their own register themselves on import.
-from bot import breach_flow  # noqa: E402, F401
+from bot import breach_flow, scam_flow  # noqa: E402, F401

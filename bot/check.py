@@ -7,8 +7,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from bot import actions
-from bot.content import OUT_OF_SCOPE, Content, load_content
+from bot.content import OUT_OF_SCOPE, Content, ContentError, load_content
 from bot.matcher import Matcher
+from bot.scam import ScamRules
 
 FACT_MAX_AGE = dt.timedelta(days=180)
 REVIEW_MAX_AGE = dt.timedelta(days=365)
@@ -21,6 +22,7 @@ def check(directory: Path) -> tuple[list[str], list[str]]:
     problems += _action_problems(content)
     problems += _duplicate_problems(content)
     problems += _placeholder_problems(content)
+    problems += _scam_rule_problems(directory)
     if not problems:  # matching half-loaded content would only repeat the problems above
         problems += _match_problems(content)
     return problems, _staleness_warnings(content, dt.date.today())
@@ -54,6 +56,14 @@ def _duplicate_problems(content: Content) -> list[str]:
         for text, ids in owners.items()
         if len(ids) > 1
     ]
+
+
+def _scam_rule_problems(directory: Path) -> list[str]:
+    try:
+        ScamRules.load(directory)
+    except ContentError as exc:
+        return exc.problems
+    return []
 
 
 def _placeholder_problems(content: Content) -> list[str]:

@@ -78,6 +78,17 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from bot.store import Store
+
+    settings = Settings.from_env()
+    store = Store(settings.db_path)
+    removed = store.purge(settings.retention)
+    store.close()
+    print(json.dumps({"removed": removed}))
+    return 0
+
+
 def cmd_match(args: argparse.Namespace) -> int:
     from bot.content import load_content
     from bot.matcher import Matcher
@@ -185,6 +196,9 @@ def parser() -> argparse.ArgumentParser:
     telegram = sub.add_parser("telegram", help="Telegram long polling, or register the webhook")
     telegram.add_argument("action", nargs="?", choices=["poll", "set-webhook"], default="poll")
     telegram.set_defaults(func=cmd_telegram)
+
+    purge = sub.add_parser("purge", help="delete rows past their retention (the service does it hourly)")
+    purge.set_defaults(func=cmd_purge)
 
     match = sub.add_parser("match", help="match messages to intents")
     match.add_argument("text", nargs="*", help="a message (default: one per stdin line)")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.content import DEFAULT_DIR
+from bot.store import DAY, Retention
 
 DEFAULT_DB = Path("var") / "mehfooz.db"
 
@@ -31,6 +32,7 @@ class Settings:
     breach_db: Path = Path("var") / "breaches.db"
     breach_pepper: bytes = b""
     lookups_per_day: int = 5
+    retention: Retention = Retention()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -53,6 +55,11 @@ class Settings:
             breach_db=breach_db,
             breach_pepper=env.get("BREACH_PEPPER", "").encode() or _saved_secret(breach_db, "pepper.key"),
             lookups_per_day=int(env.get("BOT_LOOKUPS_PER_DAY") or 5),
+            retention=Retention(
+                state=DAY * int(env.get("BOT_KEEP_STATE_DAYS") or 30),
+                seen=DAY * int(env.get("BOT_KEEP_SEEN_DAYS") or 2),
+                misses=DAY * int(env.get("BOT_KEEP_MISSES_DAYS") or 90),
+            ),
         )
 
 

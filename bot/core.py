@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot import actions
 from bot.config import user_key
@@ -12,6 +12,7 @@ from bot.lookup import BreachLookup
 from bot.matcher import Match, Matcher
 from bot.messages import Incoming, Option, Reply
 from bot.redact import find_sensitive, redact
+from bot.scam import ScamRules
 from bot.store import Store, UserState
 
 MAX_TEXT = 4096  # longer messages are cut before matching; no channel sends more
@@ -57,6 +58,7 @@ class Bot:
         self.limits = limits
         self.matcher = Matcher(content)
         self.lookup = lookup or BreachLookup(store, secret)
+        self.scam_rules = ScamRules.load(content.directory)
 
     def respond(self, msg: Incoming) -> list[Reply]:
         return self.handle(msg).replies
@@ -99,8 +101,13 @@ class Bot:
             return [self.reply(turn, self.content.text("no_text", turn.lang), keep=True)]
         sensitive = find_sensitive(turn.text)
         if sensitive:
-            turn.intent = "sensitive"
             turn.state.pending = None
+            # A forwarded scam often carries a code or a CNIC: check it (in memory), and let
+            # the channel delete the person's message all the same.
+            scam = actions.intercept(turn, Match(None, 0.0, turn.lang))
+            if scam is not None:
+                return [replace(r, meta={**r.meta, "sensitive": sensitive}) for r in scam]
+            turn.intent = "sensitive"
             return [self.reply(turn, self.content.text("sensitive", turn.lang), sensitive=sensitive)]
         if turn.msg.shared_contact:
             return self.choose(turn, f"contact:{turn.msg.shared_contact}")
@@ -113,7 +120,8 @@ class Bot:
             replies = actions.continue_pending(turn)
             if replies is not None:
                 return replies
-        return self.answer_match(turn, self.matcher.match(turn.text))
+        match = self.matcher.match(turn.text)
+        return actions.intercept(turn, match) or self.answer_match(turn, match)
 
     def _picked_option(self, turn: Turn) -> list[Reply] | None:
         """A bare number picks one of the options offered last ("1", "۲")."""

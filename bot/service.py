@@ -6,6 +6,7 @@ A channel whose secrets are not set is switched off (404) and the start-up log s
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -26,8 +27,10 @@ from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.runtime import build_bot
+from bot.store import Retention, Store
 
 MAX_BODY = 64 * 1024
+PURGE_EVERY = 3600.0  # seconds between two deletions of expired rows
 log = logging.getLogger("mehfooz.service")
 
 
@@ -118,9 +121,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if telegram:
             await telegram.app.initialize()
             await telegram.app.start()
+        purging = asyncio.create_task(purge_every(core.store, settings.retention, PURGE_EVERY))
         try:
             yield
         finally:
+            purging.cancel()
             if telegram:
                 await telegram.app.stop()
                 await telegram.app.shutdown()
@@ -135,6 +140,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.core, app.state.metrics = core, metrics
     return app
+
+
+async def purge_every(store: Store, retention: Retention, seconds: float) -> None:
+    """Delete expired rows now and then every `seconds`, for as long as the service runs."""
+    while True:
+        try:
+            removed = store.purge(retention)
+            log.info("purged expired rows: %s", removed)
+        except Exception:  # a locked or failing database must not stop the service
+            log.exception("purge failed; will try again")
+        await asyncio.sleep(seconds)
 
 
 def _parse_update(body: bytes, telegram: TelegramChannel) -> Update:

@@ -62,6 +62,9 @@ class Store:
         )
         db["hibp_catalogue"].create({"name": str, "item": str, "fetched": int}, pk="name",
                                     if_not_exists=True)
+        db["scam_checks"].create(
+            {"print": str, "checker": str, "at": int}, pk=("print", "checker"), if_not_exists=True
+        )
         db["misses"].create(
             {"id": int, "at": int, "lang": str, "text": str}, pk="id", if_not_exists=True
         )
@@ -144,6 +147,21 @@ class Store:
             [(name, json.dumps(item), int(now)) for name, item in items.items()],
         )
 
+    def checked_message(self, fingerprint: str, checker: str, now: float | None = None) -> int:
+        """Record a check of a message (by its fingerprint; `checker` is a keyed tag of the
+        person and message); how many others checked it in the last 7 days."""
+        now = int(now or time.time())
+        self.db.execute(
+            "INSERT INTO scam_checks (print, checker, at) VALUES (?, ?, ?)"
+            " ON CONFLICT(print, checker) DO UPDATE SET at = excluded.at",
+            [fingerprint, checker, now],
+        )
+        row = self.db.execute(
+            "SELECT count(*) FROM scam_checks WHERE print = ? AND checker != ? AND at >= ?",
+            [fingerprint, checker, now - 7 * DAY],
+        ).fetchone()
+        return int(row[0])
+
     # --- anonymous records ---
     def count(self, intent: str, lang: str, now: float | None = None) -> None:
         day = time.strftime("%Y-%m-%d", time.gmtime(now or time.time()))
@@ -169,6 +187,7 @@ class Store:
             ("misses", "at", retention.misses),
             ("rates", "window * 60", 3600),
             ("lookups", "(day + 1) * 86400", DAY),
+            ("scam_checks", "at", 7 * DAY),
         ):
             cursor = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [int(now - age)])
             removed[table] = cursor.rowcount
