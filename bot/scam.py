@@ -18,6 +18,7 @@ from bot.normalise import _LETTERS, DIGITS, LANGS, _strip_marks
 
 RULES_FILE = "scam_rules.yaml"
 VERDICTS = ("likely_scam", "suspicious", "no_red_flags")
+MAX_CHARS = 5000  # longer texts are checked on their start (chat messages are shorter)
 _FLAG_KEYS = {"id", "weight", "patterns", "requires", "unless", "boost", "explain", "examples"}
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
@@ -141,7 +142,7 @@ class ScamRules:
 
     def check(self, text: str) -> ScamVerdict:
         """The verdict on one message and the red flags found in it."""
-        text = normalise(text)
+        text = normalise(text[:MAX_CHARS])
         if self.official:
             text = self.official.sub(" ", text)
         found = []

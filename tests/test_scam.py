@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,15 @@ def test_everyday_messages_have_no_red_flags():
     for text in ["Ammi main ghar pohanch gaya hun", "کل ملتے ہیں، چائے پر", "See you at 5, bring the notes",
                  "Wifi ka password bhej do yaar", "bhai mera naya number hai, save kar lo"]:
         assert RULES.check(text).verdict == "no_red_flags", text
+
+
+
+def test_long_and_odd_text_is_checked_quickly():
+    """No pattern may backtrack without end on punctuation runs or very long pastes."""
+    for text in ["a-" * 3000 + "!", "کوڈ -.-./@ " * 500, "jazz-" * 1000 + "x", "0300" * 1500, "code " * 2000]:
+        start = time.perf_counter()
+        RULES.check(text)
+        assert time.perf_counter() - start < 1.0, text[:40]
 
 
 @pytest.fixture
