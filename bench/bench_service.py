@@ -122,7 +122,8 @@ class Req:
 
 
 class Traffic:
-    """Endless distinct requests: every one has a new sender or user, message id and text."""
+    """Endless requests, each from a new sender (or Telegram user) with a new MessageSid (or
+    update_id); the texts take turns."""
 
     def __init__(self) -> None:
         self.n = 0
@@ -396,7 +397,7 @@ def ready_line(text: str = "starting") -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
 
-def run_uvicorn(app: Any, port: int, profile: str) -> None:  # noqa: ANN401 - any ASGI app
+def run_uvicorn(app: Any, port: int, profile: str) -> None:
     """As `python -m bot serve` runs it: one worker, log level info, access log on."""
     import uvicorn
 
@@ -422,7 +423,7 @@ def serve_fake_telegram() -> None:
             super().__init__(token)
             self.counts: dict[str, int] = {}
 
-        def _result(self, method: str, params: dict[str, Any]) -> Any:  # noqa: ANN401
+        def _result(self, method: str, params: dict[str, Any]) -> Any:
             with self.lock:
                 self.counts[method] = self.counts.get(method, 0) + 1
                 self.log.clear()  # nothing reads it here; keep memory flat
@@ -483,7 +484,6 @@ class Target:
     @property
     def busy(self) -> float:
         return statistics.median(t.cpu / t.elapsed for t in self.rounds) if self.rounds else 0.0
-
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -552,7 +552,7 @@ def report(targets: list[Target], args: argparse.Namespace, telegram: dict[str, 
               f"the load generator used {client * 100:.0f}% of a core")
     if telegram:
         print(f"telegram: the local Bot API got {telegram.get('sendMessage', 0)} sendMessage calls "
-              f"(one per answered update, warm-up included)")
+              f"(one per update handled, warm-up and given-up requests included)")
 
     print("\nGoals")
     for t in targets:
