@@ -3,11 +3,12 @@
 Each example gets a blend of two scorers: `token_sort_ratio` (word order aside, how alike the
 whole texts are: good for typos in short messages) and `token_set_ratio` (how well the words
 they share line up: good when a message says more or less than an example). An intent's score
-is the mean of its best `TOP_K` examples, so one lucky look-alike example does not outweigh
+is the mean of its best two examples, so one lucky look-alike example does not outweigh
 an intent that several examples support."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ THRESHOLD = 55.0  # below this, the bot says what it can help with instead of gu
 MARGIN = 2.0  # top two intents closer than this: ask which one was meant
 HINT_BONUS = 6.0  # a distinctive word of an intent (its `hints`) present in the message
 SORT_WEIGHT = 0.7  # weight of token_sort_ratio; token_set_ratio has the rest
-TOP_K = 2
+SHORTLIST = 200  # examples scored by token_set_ratio too
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,18 @@ class Matcher:
             for examples in content.intents[intent_id].examples.values():
                 for example in examples:
                     owners.setdefault(self.normaliser.normalise(example), index)
-        self._choices = list(owners)
+        # Examples in intent order, so that per-intent figures are one reduceat each.
+        ordered = sorted(owners.items(), key=lambda item: item[1])
+        self._choices = np.array([text for text, _ in ordered], dtype=object)
         # token_sort_ratio is ratio over sorted words: sort the examples' words once, here.
-        self._sorted_choices = [_sorted_tokens(c) for c in self._choices]
-        self._groups = _group_matrix([owners[c] for c in self._choices], len(self.intent_ids))
+        self._sorted_choices = [_sorted_tokens(text) for text, _ in ordered]
+        owner = np.array([index for _, index in ordered], dtype=np.intp)
+        self._starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        self._present = owner[self._starts]  # the intent of each group
+        self._group = np.cumsum(np.r_[False, owner[1:] != owner[:-1]])  # group of each example
         self._hints = [
-            (index, [self.normaliser.normalise(h) for h in content.intents[i].hints])
+            (index, re.compile(r"(?<!\S)(?:" + "|".join(
+                re.escape(self.normaliser.normalise(h)) for h in content.intents[i].hints) + r")(?!\S)"))
             for index, i in enumerate(self.intent_ids)
             if content.intents[i].hints
         ]
@@ -66,16 +73,28 @@ class Matcher:
         """The score of each intent (indexed like `intent_ids`) for a normalised message."""
         by_sort = process.cdist([_sorted_tokens(normalised)], self._sorted_choices,
                                 scorer=fuzz.ratio, dtype=np.float32, workers=1)[0]
-        by_set = process.cdist([normalised], self._choices,
-                               scorer=fuzz.token_set_ratio, dtype=np.float32, workers=1)[0]
-        per_example = np.append(SORT_WEIGHT * by_sort + (1 - SORT_WEIGHT) * by_set, np.float32(0))
-        grouped = per_example[self._groups]  # one row per intent; padding points at the 0
-        best = -np.partition(-grouped, TOP_K - 1, axis=1)[:, :TOP_K].mean(axis=1)
-        padded = f" {normalised} "
+        # token_set_ratio costs ten times more: only the examples most alike by the first
+        # scorer get it; the others keep their first score, which it rarely beats by much.
+        by_set = by_sort.copy()
+        shortlist = (np.argpartition(-by_sort, SHORTLIST)[:SHORTLIST] if len(by_sort) > SHORTLIST
+                     else np.arange(len(by_sort)))
+        by_set[shortlist] = process.cdist([normalised], self._choices[shortlist],
+                                          scorer=fuzz.token_set_ratio, dtype=np.float32, workers=1)[0]
+        best = np.zeros(len(self.intent_ids), dtype=np.float32)
+        best[self._present] = self._mean_of_best_two(SORT_WEIGHT * by_sort + (1 - SORT_WEIGHT) * by_set)
         for index, hints in self._hints:
-            if any(f" {h} " in padded for h in hints):
+            if hints.search(normalised):
                 best[index] = min(100.0, best[index] + HINT_BONUS)
         return best
+
+    def _mean_of_best_two(self, per_example: np.ndarray) -> np.ndarray:
+        """Per intent, the mean of its two best example scores (an intent with one example
+        counts a second of 0)."""
+        first = np.maximum.reduceat(per_example, self._starts)
+        is_first = per_example == first[self._group]
+        second = np.maximum.reduceat(np.where(is_first, 0, per_example), self._starts)
+        tied = np.add.reduceat(is_first, self._starts) > 1  # two examples share the best score
+        return (first + np.where(tied, first, second)) / 2
 
     def match(self, text: str) -> Match:
         normalised = self.normaliser.normalise(text)
@@ -92,15 +111,3 @@ class Matcher:
         if top - runner_up < MARGIN and other != OUT_OF_SCOPE:
             return Match(None, round(top, 1), lang, (intent_id, other))
         return Match(intent_id, round(top, 1), lang)
-
-
-def _group_matrix(owner_of: list[int], groups: int) -> np.ndarray:
-    """Row g lists the indexes of group g's items, padded with len(owner_of) (a zero score)."""
-    members: list[list[int]] = [[] for _ in range(groups)]
-    for item, owner in enumerate(owner_of):
-        members[owner].append(item)
-    width = max(TOP_K, *(len(m) for m in members)) if members else TOP_K
-    matrix = np.full((groups, width), len(owner_of), dtype=np.intp)
-    for group, items in enumerate(members):
-        matrix[group, : len(items)] = items
-    return matrix
