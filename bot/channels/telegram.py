@@ -30,6 +30,7 @@ from bot.render import split
 
 CHANNEL = "telegram"
 MAX_MESSAGE = 4096
+POOL_SIZE = 16  # connections to the Bot API
 # Commands and the core behaviour each one stands for (an intent id or an action's option).
 COMMANDS = {
     "start": "greeting",
@@ -44,7 +45,10 @@ log = logging.getLogger(__name__)
 class TelegramChannel:
     def __init__(self, core: Bot, token: str, api_url: str, metrics: Metrics | None = None,
                  polling: bool = False):
-        builder = ApplicationBuilder().token(token).base_url(f"{api_url}/bot")
+        # A small pool: httpcore walks every pooled connection on each request, and the
+        # library's default of 256 made that walk most of the cost of an answer.
+        builder = (ApplicationBuilder().token(token).base_url(f"{api_url}/bot")
+                   .connection_pool_size(POOL_SIZE).pool_timeout(5.0))
         if not polling:
             builder = builder.updater(None)
         self.app: Application = builder.build()
