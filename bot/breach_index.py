@@ -16,8 +16,8 @@ import io
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,10 @@ import phonenumbers
 import sqlite_utils
 
 HASH_BYTES = 16
-BATCH = 50_000
+BATCH = 500_000  # identifiers hashed, sorted and inserted together
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _PHONE_JUNK = re.compile(r"[\s\-().]")
+_DIGIT = re.compile(r"\d")
 # The usual shapes of a Pakistani mobile number: 03001234567, 3001234567, 923001234567,
 # +923001234567, 00923001234567. Anything else goes through phonenumbers.
 _PK_MOBILE = re.compile(r"^(?:\+92|0092|92|0)?(3\d{9})$")
@@ -39,13 +40,14 @@ def normalise_identifier(raw: str) -> str | None:
     if "@" in text:
         email = text.lower()
         return email if _EMAIL.match(email) else None
+    mobile = _PK_MOBILE.match(text)  # most lines of a list are a bare number: skip the sub
+    if mobile:
+        return "+92" + mobile.group(1)
     compact = _PHONE_JUNK.sub("", text)
-    if not compact or not any(c.isdigit() for c in compact):
-        return None
     mobile = _PK_MOBILE.match(compact)
     if mobile:
         return "+92" + mobile.group(1)
-    return _phone_by_library(compact)
+    return _phone_by_library(compact) if _DIGIT.search(compact) else None
 
 
 def _phone_by_library(text: str) -> str | None:
@@ -60,6 +62,23 @@ def _phone_by_library(text: str) -> str | None:
 
 def keyed_hash(pepper: bytes, identifier: str) -> bytes:
     return hmac.digest(pepper, identifier.encode(), hashlib.sha256)[:HASH_BYTES]
+
+
+def keyed_hasher(pepper: bytes) -> Callable[[str], bytes]:
+    """`keyed_hash` with the pepper's HMAC pads hashed once: a third of the cost per call,
+    which the importer pays millions of times (HMAC as in RFC 2104, over SHA-256)."""
+    key = hashlib.sha256(pepper).digest() if len(pepper) > 64 else pepper
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key.ljust(64, b"\0")))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key.ljust(64, b"\0")))
+
+    def digest(identifier: str) -> bytes:
+        first = inner.copy()
+        first.update(identifier.encode())
+        second = outer.copy()
+        second.update(first.digest())
+        return second.digest()[:HASH_BYTES]
+
+    return digest
 
 
 @dataclass(frozen=True)
@@ -84,16 +103,11 @@ class ImportReport:
                 "rejected": self.rejected}
 
 
-@dataclass
-class _Batch:
-    hashes: set[bytes] = field(default_factory=set)
-    identifiers: int = 0
-
-
 class BreachIndex:
     def __init__(self, path: str | Path, pepper: bytes, readonly: bool = False):
         self.path = Path(path)
         self.pepper = pepper
+        self._hash = keyed_hasher(pepper)
         if readonly:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
         else:
@@ -136,41 +150,42 @@ class BreachIndex:
         return [(_breach(row), row[6]) for row in rows]
 
     # --- import ---
-    def import_lines(self, slug: str, lines: Iterable[str], progress: Any = None) -> ImportReport:
+    def import_lines(self, slug: str, lines: Iterable[str]) -> ImportReport:
         """Import a CSV or one-identifier-per-line text. Every field of a row that is a phone
         number or an email is imported; a row with none is rejected. Safe to run twice."""
         breach_id = self.db.execute("SELECT id FROM breaches WHERE slug = ?", [slug]).fetchone()
-        if breach_id is None:
-            breach_id = (self.add_breach(Breach(slug, slug)),)
-        report, batch = ImportReport(), _Batch()
+        breach_id = breach_id[0] if breach_id else self.add_breach(Breach(slug, slug))
+        # The index is rebuilt from its source files if need be: trade durability for speed.
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("PRAGMA cache_size=-262144")  # 256 MiB of pages: the B-tree stays in memory
+        report, hashes, pending, read, rejected = ImportReport(), set(), 0, 0, 0
+        hash_, normalise = self._hash, normalise_identifier  # locals: this loop runs per row
         for row in _rows(lines):
-            report.read += 1
-            if progress is not None:
-                progress(1)
-            found = [n for n in map(normalise_identifier, row) if n]
+            read += 1
+            found = [hash_(i) for i in map(normalise, row) if i]
             if not found:
-                report.rejected += 1
+                rejected += 1
                 continue
-            for identifier in found:
-                batch.hashes.add(keyed_hash(self.pepper, identifier))
-                batch.identifiers += 1
-            if batch.identifiers >= BATCH:
-                self._write(breach_id[0], batch, report)
-                batch = _Batch()
-        self._write(breach_id[0], batch, report)
+            hashes.update(found)
+            pending += len(found)
+            if pending >= BATCH:
+                self._write(breach_id, hashes, pending, report)
+                hashes, pending = set(), 0
+        self._write(breach_id, hashes, pending, report)
+        report.read, report.rejected = read, rejected
         return report
 
-    def _write(self, breach_id: int, batch: _Batch, report: ImportReport) -> None:
+    def _write(self, breach_id: int, hashes: set[bytes], identifiers: int, report: ImportReport) -> None:
         conn = self.db.conn
         with conn:
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO hits (hash, breach) VALUES (?, ?)",
-                ((h, breach_id) for h in sorted(batch.hashes)),  # in key order: fewer page splits
+                ((h, breach_id) for h in sorted(hashes)),  # in key order: fewer page splits
             )
             inserted = conn.total_changes - before
         report.imported += inserted
-        report.duplicate += batch.identifiers - inserted
+        report.duplicate += identifiers - inserted
 
     # --- lookup ---
     def lookup(self, identifier: str) -> list[Breach]:
@@ -178,7 +193,7 @@ class BreachIndex:
         rows = self.db.execute(
             "SELECT b.slug, b.name, b.date, b.data, b.description, b.source FROM hits h"
             " JOIN breaches b ON b.id = h.breach WHERE h.hash = ? ORDER BY b.date",
-            [keyed_hash(self.pepper, identifier)],
+            [self._hash(identifier)],
         ).fetchall()
         return [_breach(row) for row in rows]
 
@@ -209,8 +224,10 @@ def _rows(lines: Iterable[str]) -> Iterator[list[str]]:
             continue
         if '"' in line:
             yield next(csv.reader(io.StringIO(line), delimiter=_delimiter(line)), [])
-        else:
+        elif "," in line or ";" in line or "\t" in line:
             yield _FIELD_SEP.split(line)
+        else:
+            yield [line]
 
 
 _FIELD_SEP = re.compile(r"[,;\t]")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.breach_index import Breach, BreachIndex, keyed_hash, normalise_identifier
+from bot.breach_index import Breach, BreachIndex, keyed_hash, keyed_hasher, normalise_identifier
 from bot.core import Bot
 from bot.hibp import HibpClient, LookupUnavailable
 from bot.lookup import BreachLookup, Limits
@@ -222,3 +222,8 @@ def test_fast_path_agrees_with_phonenumbers(n):
 @given(st.text(max_size=200))
 def test_import_never_raises_on_any_line(text):
     normalise_identifier(text)
+
+
+@given(st.binary(max_size=100), st.text(max_size=40))
+def test_the_fast_keyed_hash_is_hmac_sha256(pepper, identifier):
+    assert keyed_hasher(pepper)(identifier) == keyed_hash(pepper, identifier)
