@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from bot.testing.http import serve_http
+from bot.testing.http import LocalServer
 
 KEY = "test-hibp-key"
 BREACHES: dict[str, dict[str, Any]] = {
@@ -32,15 +32,13 @@ BREACHES: dict[str, dict[str, Any]] = {
 }
 
 
-class FakeHibp:
+class FakeHibp(LocalServer):
     def __init__(self, accounts: dict[str, list[str]] | None = None, key: str = KEY):
         self.accounts = {k.lower(): v for k, v in (accounts or {}).items()}
         self.key = key
         self.requests: list[dict[str, Any]] = []  # path, query and headers of every request
         self._failures: list[tuple[int, dict[str, str], float]] = []
         self._lock = threading.Lock()
-        self._serving = None
-        self.url = ""
 
     def fail_next(self, status: int, headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
         """Answer the next request with `status` (after `delay` seconds)."""
@@ -50,15 +48,6 @@ class FakeHibp:
     def slow_next(self, delay: float) -> None:
         """Answer the next request correctly, but only after `delay` seconds."""
         self.fail_next(0, {}, delay)
-
-    def __enter__(self) -> FakeHibp:
-        self._serving = serve_http(self._handler())
-        self.url = self._serving.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._serving is not None
-        self._serving.__exit__(*exc)
 
     def _answer(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, Any]:
         if not headers.get("user-agent"):

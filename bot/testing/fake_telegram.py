@@ -16,20 +16,18 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.testing.http import serve_http
+from bot.testing.http import LocalServer
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Mehfooz", "username": "mehfooz_test_bot"}
 
 
-class FakeTelegram:
+class FakeTelegram(LocalServer):
     def __init__(self, token: str = "123:test-token"):
         self.token = token
-        self.url = ""
         self.log: list[tuple[str, dict[str, Any]]] = []
         self.updates: list[dict[str, Any]] = []
         self.failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # method -> queued errors
         self.lock = threading.Condition()
-        self._serving = None
 
     # --- what tests use ---
     def calls(self, method: str) -> list[dict[str, Any]]:
@@ -55,15 +53,6 @@ class FakeTelegram:
         """Answer the next call of `method` with an error (e.g. 429 with retry_after)."""
         with self.lock:
             self.failures.setdefault(method, []).append((status, body))
-
-    def __enter__(self) -> FakeTelegram:
-        self._serving = serve_http(self._handler())
-        self.url = self._serving.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._serving is not None
-        self._serving.__exit__(*exc)
 
     # --- the API ---
     def _result(self, method: str, params: dict[str, Any]) -> Any:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
 
 import uvicorn
 
@@ -29,6 +30,25 @@ def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class LocalServer:
+    """A fake of an outside service, run as a context manager: `with Fake() as fake:` serves
+    `fake._handler()` on a free loopback port and sets `fake.url` to its base URL."""
+
+    url = ""
+    _serving: Any = None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._serving = serve_http(self._handler())
+        self.url = self._serving.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._serving.__exit__(*exc)
 
 
 @contextmanager
