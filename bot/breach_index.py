@@ -17,7 +17,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +99,7 @@ class ImportReport:
     rejected: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"read": self.read, "imported": self.imported, "duplicate": self.duplicate,
-                "rejected": self.rejected}
+        return asdict(self)
 
 
 class BreachIndex:
