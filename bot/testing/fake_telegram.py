@@ -85,6 +85,8 @@ class FakeTelegram(LocalServer):
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real Bot API server
+            disable_nagle_algorithm = True
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 prefix = f"/bot{fake.token}/"
                 if not self.path.startswith(prefix):
