@@ -227,3 +227,9 @@ def test_import_never_raises_on_any_line(text):
 @given(st.binary(max_size=100), st.text(max_size=40))
 def test_the_fast_keyed_hash_is_hmac_sha256(pepper, identifier):
     assert keyed_hasher(pepper)(identifier) == keyed_hash(pepper, identifier)
+
+
+def test_a_file_with_no_identifier_imports_nothing(tmp_path):
+    index = BreachIndex(tmp_path / "b.db", PEPPER)
+    assert index.import_lines("empty", ["name", "", "nothing here"]).as_dict() == {
+        "read": 2, "imported": 0, "duplicate": 0, "rejected": 2}
