@@ -36,14 +36,14 @@ class Result:
 
 
 @dataclass(frozen=True)
-class Limits:
+class LookupLimits:
     per_day: int = 5
     emails_per_day: int = 3
 
 
 class BreachLookup:
     def __init__(self, store: Store, secret: bytes, index: BreachIndex | None = None,
-                 hibp: HibpClient | None = None, limits: Limits = Limits()):
+                 hibp: HibpClient | None = None, limits: LookupLimits = LookupLimits()):
         self.store, self.secret, self.index, self.hibp, self.limits = store, secret, index, hibp, limits
 
     # --- abuse limits ---

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 LANGS = ("en", "roman_ur", "ur")
 
 # Arabic letter forms that Urdu keyboards and copy-paste often produce, folded to Urdu ones.
-_LETTERS = str.maketrans(
+LETTERS = str.maketrans(
     {
         "\u064a": "\u06cc",  # ي -> ی
         "\u0649": "\u06cc",  # ى -> ی
@@ -34,7 +34,7 @@ _URDU_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufef
 _LATIN_LETTER = re.compile(r"[a-zA-Z]")
 
 
-def _strip_marks(text: str) -> str:
+def strip_marks(text: str) -> str:
     """Drop diacritics (Urdu zer/zabar/pesh, hamza marks, Latin accents) and invisible joiners."""
     decomposed = unicodedata.normalize("NFKD", text)
     kept = (c for c in decomposed if unicodedata.category(c) not in ("Mn", "Cf") and c != "\u0640")
@@ -56,7 +56,7 @@ class Normaliser:
         text = text.translate(DIGITS)
         for pattern, stand_in in _STAND_INS:
             text = pattern.sub(stand_in, text)
-        text = _strip_marks(text).translate(_LETTERS).casefold()
+        text = strip_marks(text).translate(LETTERS).casefold()
         text = _REPEATS.sub(r"\1\1", _NOT_WORD.sub(" ", text))
         return " ".join(self._fold.get(tok, tok) for tok in text.split())
 

@@ -7,8 +7,7 @@ from bot.config import Settings
 from bot.content import load_content
 from bot.core import Bot, Limits
 from bot.hibp import HibpClient
-from bot.lookup import BreachLookup
-from bot.lookup import Limits as LookupLimits
+from bot.lookup import BreachLookup, LookupLimits
 from bot.store import Store
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from bot.content import DEFAULT_DIR, ContentError
-from bot.normalise import _LETTERS, DIGITS, LANGS, _strip_marks
+from bot.normalise import DIGITS, LANGS, LETTERS, strip_marks
 
 RULES_FILE = "scam_rules.yaml"
 VERDICTS = ("likely_scam", "suspicious", "no_red_flags")
@@ -25,7 +25,7 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 def fold(text: str) -> str:
     """Urdu letter forms, diacritics and digits folded as the normaliser does; case kept."""
-    return _strip_marks(text).translate(_LETTERS).translate(DIGITS).translate(_QUOTES)
+    return strip_marks(text).translate(LETTERS).translate(DIGITS).translate(_QUOTES)
 
 
 def normalise(text: str) -> str:

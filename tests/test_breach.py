@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.breach_index import Breach, BreachIndex, keyed_hash, keyed_hasher, normalise_identifier
 from bot.core import Bot
 from bot.hibp import HibpClient, LookupUnavailable
-from bot.lookup import BreachLookup, Limits
+from bot.lookup import BreachLookup, LookupLimits
 from bot.messages import Incoming
 from bot.testing.fake_hibp import KEY, FakeHibp
 
@@ -37,7 +37,7 @@ def index(tmp_path):
 
 def make_bot(content, store, hibp, index=None, key=KEY, limits=None) -> Bot:
     client = HibpClient(key, hibp.url, timeout=1.0)
-    return Bot(content, store, b"secret", lookup=BreachLookup(store, b"secret", index, client, limits or Limits()))
+    return Bot(content, store, b"secret", lookup=BreachLookup(store, b"secret", index, client, limits or LookupLimits()))
 
 
 def say(bot, text, user="u1", **kwargs):
@@ -154,7 +154,7 @@ def test_telegram_asks_for_the_contact_and_checks_only_the_own_one(content, stor
 
 
 def test_limits_lookups_per_day_and_distinct_emails(content, store, hibp):
-    bot = make_bot(content, store, hibp, limits=Limits(per_day=5, emails_per_day=3))
+    bot = make_bot(content, store, hibp, limits=LookupLimits(per_day=5, emails_per_day=3))
     for address in (EMAIL, "person1@example.com", "person2@example.com"):
         assert "***@example.com" in say(bot, f"was {address} leaked").text  # three different emails
     refused = say(bot, "was fourth@example.com leaked")
