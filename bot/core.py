@@ -11,6 +11,7 @@ from bot.content import Content
 from bot.lookup import BreachLookup
 from bot.matcher import Match, Matcher
 from bot.messages import Incoming, Option, Reply
+from bot.normalise import DIGITS
 from bot.redact import find_sensitive, redact
 from bot.scam import ScamRules
 from bot.store import Store, UserState
@@ -125,7 +126,7 @@ class Bot:
 
     def _picked_option(self, turn: Turn) -> list[Reply] | None:
         """A bare number picks one of the options offered last ("1", "۲")."""
-        number = turn.text.strip().translate(_NUMERALS)
+        number = turn.text.strip().translate(DIGITS)
         if not number.isdigit() or not turn.state.options:
             return None
         index = int(number) - 1
@@ -185,6 +186,3 @@ class Bot:
             hint = self.content.text("options_hint", turn.lang, numbers=listed)
         return Reply(text, tuple(options), hint, turn.lang, turn.intent, meta)
 
-
-_NUMERALS = str.maketrans({**{chr(0x06F0 + i): str(i) for i in range(10)},
-                           **{chr(0x0660 + i): str(i) for i in range(10)}})
