@@ -233,3 +233,14 @@ def test_a_file_with_no_identifier_imports_nothing(tmp_path):
     index = BreachIndex(tmp_path / "b.db", PEPPER)
     assert index.import_lines("empty", ["name", "", "nothing here"]).as_dict() == {
         "read": 2, "imported": 0, "duplicate": 0, "rejected": 2}
+
+
+def test_the_breach_catalogue_is_cached_and_fetched_once_a_day(content, store, hibp):
+    bot = make_bot(content, store, hibp)
+    say(bot, f"was {EMAIL} leaked")
+    say(bot, f"was {EMAIL} leaked")
+    assert [r["path"] for r in hibp.requests].count("/breaches") == 1
+    cached, fetched = store.hibp_catalogue()
+    assert set(cached) == {"Adobe", "Canva"} and fetched > 0
+    bot.lookup.catalogue(now=fetched + 2 * 86400)  # a day later it is fetched again
+    assert [r["path"] for r in hibp.requests].count("/breaches") == 2
