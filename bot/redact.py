@@ -20,8 +20,14 @@ PASSWORD = re.compile(
     re.IGNORECASE,
 )
 # A one-time code or PIN given with its digits: "OTP 482913", "code is 4821", "پن 1234".
+# The digits must follow the word with at most a few linking words ("code is", "pin: ",
+# "otp hai"): "they asked for my pin and took 20000" tells a story, it holds no code; nor is
+# an amount of money a code ("code 5000 rupay").
+_LINK = r"(?:\s*(?:is|was|hai|tha|he|h|ka|ki|aya|aaya|number|no|code|ہے|تھا|نمبر|کا|کی|[:=#-]))"
+_MONEY = r"\s*(?:rs\b|rupees?|rupay|rupaye|pkr|hazar|thousand|lakh|روپے|روپیہ|ہزار|لاکھ)"
 OTP = re.compile(
-    r"(?:otp|o\.t\.p|pin|code|verification|tasdeeq|کوڈ|پن|او ٹی پی)\D{0,25}(?<!\d)\d{4,8}(?!\d)",
+    rf"(?:otp|o\.t\.p|pin|code|verification|tasdeeq|کوڈ|پن|او ٹی پی){_LINK}{{0,3}}\s*"
+    rf"(?<!\d)\d{{4,8}}(?!\d)(?!{_MONEY})",
     re.IGNORECASE,
 )
 

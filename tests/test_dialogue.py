@@ -159,3 +159,18 @@ def test_language_switch_heeds_negations(bot, text, lang):
 def test_a_language_only_refused_is_asked_about(bot):
     (reply,) = say(bot, "stop writing in urdu")
     assert [o.value for o in reply.options] == ["lang:en", "lang:roman_ur", "lang:ur"]
+
+
+@pytest.mark.parametrize("text", [
+    "someone called me saying he is from jazzcash and asked for the code, I gave it and 50000 rupees are gone, where do I report",
+    "they asked for my pin and took 20000 from my account",
+])
+def test_a_fraud_story_with_amounts_is_not_taken_for_a_code(bot, text):
+    (reply,) = say(bot, text)
+    assert reply.intent == "report_fraud"
+
+
+@pytest.mark.parametrize("text", ["my otp is 482913", "pin: 1234", "mera code 4821 hai", "میرا کوڈ 4821 ہے"])
+def test_a_code_given_outright_gets_the_warning(bot, text):
+    (reply,) = say(bot, text)
+    assert reply.intent == "sensitive"
