@@ -23,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.telegram_http import AiohttpRequest
 from bot.core import Bot, Outcome
 from bot.messages import Incoming, Reply
 from bot.metrics import Metrics
@@ -45,10 +46,8 @@ log = logging.getLogger(__name__)
 class TelegramChannel:
     def __init__(self, core: Bot, token: str, api_url: str, metrics: Metrics | None = None,
                  polling: bool = False):
-        # A small pool: httpcore walks every pooled connection on each request, and the
-        # library's default of 256 made that walk most of the cost of an answer.
         builder = (ApplicationBuilder().token(token).base_url(f"{api_url}/bot")
-                   .connection_pool_size(POOL_SIZE).pool_timeout(5.0))
+                   .request(AiohttpRequest(POOL_SIZE)).get_updates_request(AiohttpRequest(1)))
         if not polling:
             builder = builder.updater(None)
         self.app: Application = builder.build()
