@@ -59,7 +59,7 @@ def continue_pending(turn: Turn) -> list[Reply] | None:
 
 def has_any(turn: Turn, words: list[str]) -> bool:
     normaliser = turn.bot.matcher.normaliser
-    padded = f" {normaliser.normalise(turn.text)} "
+    padded = f" {turn.normalised} "
     return any(f" {normaliser.normalise(w)} " in padded for w in words)
 
 

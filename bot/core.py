@@ -45,6 +45,7 @@ class Turn:
     state: UserState
     lang: str
     text: str
+    normalised: str  # the text as the normaliser folds it, made once per message
     forget: bool = False  # the person asked to be deleted: do not save state
     intent: str | None = None  # what the message was taken for, for counts and logs
     extra: dict[str, str] = field(default_factory=dict)
@@ -75,7 +76,8 @@ class Bot:
                 return Outcome([], "duplicate")
             state = self.store.get_user(key) or UserState()
             text = msg.text[:MAX_TEXT]
-            turn = Turn(self, msg, key, state, self._language(state, text), text)
+            normalised = self.matcher.normaliser.normalise(text)
+            turn = Turn(self, msg, key, state, self._language(state, text, normalised), text, normalised)
             sent = self.store.hit(key, int(time.time() // 60))
             if sent > self.limits.per_minute:
                 if sent > self.limits.per_minute + 1:
@@ -91,10 +93,10 @@ class Bot:
         return Outcome(replies, "answered" if turn.intent != "rate_limited" else "rate_limited",
                        turn.intent, turn.lang)
 
-    def _language(self, state: UserState, text: str) -> str:
+    def _language(self, state: UserState, text: str, normalised: str) -> str:
         if state.pinned and state.lang:
             return state.lang
-        return self.matcher.normaliser.detect_language(text) or state.lang or "en"
+        return self.matcher.normaliser.detect_language(text, normalised) or state.lang or "en"
 
     def _handle(self, turn: Turn) -> list[Reply]:
         if not turn.text.strip() and not (turn.msg.choice or turn.msg.shared_contact):
@@ -121,7 +123,7 @@ class Bot:
             replies = actions.continue_pending(turn)
             if replies is not None:
                 return replies
-        match = self.matcher.match(turn.text)
+        match = self.matcher.match(turn.text, turn.normalised)
         return actions.intercept(turn, match) or self.answer_match(turn, match)
 
     def _picked_option(self, turn: Turn) -> list[Reply] | None:

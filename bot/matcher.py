@@ -96,8 +96,9 @@ class Matcher:
         tied = np.add.reduceat(is_first, self._starts) > 1  # two examples share the best score
         return (first + np.where(tied, first, second)) / 2
 
-    def match(self, text: str) -> Match:
-        normalised = self.normaliser.normalise(text)
+    def match(self, text: str, normalised: str | None = None) -> Match:
+        """`normalised`: the text as the normaliser folds it, if the caller has it already."""
+        normalised = self.normaliser.normalise(text) if normalised is None else normalised
         lang = self.normaliser.detect_language(text, normalised)
         if not normalised:
             return Match(None, 0.0, lang)

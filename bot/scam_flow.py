@@ -46,7 +46,7 @@ def _is_pasted(text: str) -> bool:
 def _pending(turn: Turn) -> list[Reply] | None:
     """The message the person was asked to paste: checked whatever it says, unless it is
     clearly something else (a short question the matcher knows)."""
-    match = turn.bot.matcher.match(turn.text)
+    match = turn.bot.matcher.match(turn.text, turn.normalised)
     if match.intent and match.intent != INTENT and not _is_pasted(turn.text):
         return None
     return _report(turn, turn.bot.scam_rules.check(turn.text))
