@@ -76,6 +76,12 @@ def _saved_secret(db_path: Path, name: str = "secret.key") -> bytes:
     return path.read_text().strip().encode()
 
 
+def keyed(secret: bytes, *parts: str, size: int = 32) -> str:
+    """A keyed hash (HMAC-SHA256, hex, `size` characters) of the parts joined by ':': how
+    anything tied to a person or a message is stored, never the thing itself."""
+    return hmac.new(secret, ":".join(parts).encode(), hashlib.sha256).hexdigest()[:size]
+
+
 def user_key(secret: bytes, channel: str, user_id: str) -> str:
     """The only form in which a person is stored: a keyed hash of channel and channel id."""
-    return hmac.new(secret, f"{channel}:{user_id}".encode(), hashlib.sha256).hexdigest()[:32]
+    return keyed(secret, channel, user_id)

@@ -6,13 +6,12 @@ hash of (person, identifier), which expires with the day."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from bot.breach_index import BreachIndex, normalise_identifier
+from bot.config import keyed
 from bot.hibp import HibpClient, LookupUnavailable
 from bot.store import DAY, Store
 
@@ -51,7 +50,7 @@ class BreachLookup:
         """Why this lookup may not run now ('per_day' or 'emails'), or None; a permitted
         lookup is counted."""
         day = int((now or time.time()) // DAY)
-        target = hmac.new(self.secret, f"{user}:{identifier}".encode(), hashlib.sha256).hexdigest()[:32]
+        target = keyed(self.secret, user, identifier)
         done, emails = self.store.lookups(user, day)
         if done >= self.limits.per_day:
             return "per_day"

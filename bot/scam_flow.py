@@ -7,12 +7,11 @@ message this week. The fingerprint holds no number, link or name from the messag
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from typing import TYPE_CHECKING
 
 from bot.actions import INTERCEPTORS, PENDING, action
+from bot.config import keyed
 from bot.content import Intent
 from bot.messages import Reply
 from bot.normalise import URL
@@ -89,14 +88,14 @@ def fingerprint(secret: bytes, text: str) -> str:
     """A keyed hash of the message with digits and links masked: the same scam sent from
     different numbers, with different codes or links, has one fingerprint."""
     masked = re.sub(r"\d+", "#", URL.sub("<link>", " ".join(text.casefold().split())))
-    return hmac.new(secret, f"scam:{masked}".encode(), hashlib.sha256).hexdigest()[:32]
+    return keyed(secret, "scam", masked)
 
 
 def _count_and_seen(turn: Turn) -> int:
     """Record that this person checked the message; how many others did this week."""
     bot = turn.bot
     print_ = fingerprint(bot.secret, turn.text)
-    checker = hmac.new(bot.secret, f"{turn.key}:{print_}".encode(), hashlib.sha256).hexdigest()[:16]
+    checker = keyed(bot.secret, turn.key, print_, size=16)
     return bot.store.checked_message(print_, checker)
 
 
