@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def healthz(request: Request) -> Response:
         try:
-            core.store.db.execute("SELECT 1").fetchone()
+            core.store.ping()
         except Exception:  # any database failure means not healthy
             return PlainTextResponse("database unavailable", status_code=503)
         return PlainTextResponse("ok")

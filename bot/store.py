@@ -68,6 +68,10 @@ class Store:
         db["misses"].create(
             {"id": int, "at": int, "lang": str, "text": str}, pk="id", if_not_exists=True
         )
+        db["feedback"].create(
+            {"day": str, "intent": str, "lang": str, "up": int, "down": int},
+            pk=("day", "intent", "lang"), if_not_exists=True,
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -164,11 +168,10 @@ class Store:
 
     # --- anonymous records ---
     def count(self, intent: str, lang: str, now: float | None = None) -> None:
-        day = time.strftime("%Y-%m-%d", time.gmtime(now or time.time()))
         self.db.execute(
             "INSERT INTO counts (day, intent, lang, n) VALUES (?, ?, ?, 1)"
             " ON CONFLICT(day, intent, lang) DO UPDATE SET n = n + 1",
-            [day, intent, lang],
+            [_day(now), intent, lang],
         )
 
     def add_miss(self, redacted_text: str, lang: str, now: float | None = None) -> None:
@@ -176,6 +179,40 @@ class Store:
             "INSERT INTO misses (at, lang, text) VALUES (?, ?, ?)",
             [int(now or time.time()), lang, redacted_text],
         )
+
+    def add_feedback(self, intent: str, lang: str, helpful: bool, now: float | None = None) -> None:
+        """Count one 👍 or 👎 for an intent's answer; never tied to a person."""
+        up, down = (1, 0) if helpful else (0, 1)
+        self.db.execute(
+            "INSERT INTO feedback (day, intent, lang, up, down) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(day, intent, lang) DO UPDATE SET up = up + excluded.up,"
+            " down = down + excluded.down",
+            [_day(now), intent, lang, up, down],
+        )
+
+    # --- reading the anonymous records (stats, misses, the admin page) ---
+    def daily_counts(self, since_day: str) -> list[tuple[str, str, str, int]]:
+        """(day, intent, lang, messages) from `since_day` (YYYY-MM-DD) on."""
+        return self.db.execute(
+            "SELECT day, intent, lang, n FROM counts WHERE day >= ? ORDER BY day, intent, lang", [since_day]
+        ).fetchall()
+
+    def daily_feedback(self, since_day: str) -> list[tuple[str, str, str, int, int]]:
+        """(day, intent, lang, helpful, unhelpful) from `since_day` on."""
+        return self.db.execute(
+            "SELECT day, intent, lang, up, down FROM feedback WHERE day >= ? ORDER BY day, intent, lang",
+            [since_day],
+        ).fetchall()
+
+    def recent_misses(self, since: float) -> list[tuple[int, str, str]]:
+        """(time, lang, redacted text) of the messages not understood since `since`."""
+        return self.db.execute(
+            "SELECT at, lang, text FROM misses WHERE at >= ? ORDER BY at", [int(since)]
+        ).fetchall()
+
+    def ping(self) -> None:
+        """Raise when the database does not answer."""
+        self.db.execute("SELECT 1").fetchone()
 
     def purge(self, retention: Retention = Retention(), now: float | None = None) -> dict[str, int]:
         """Delete rows older than their retention; returns how many went from each table."""
@@ -195,3 +232,8 @@ class Store:
 
     def close(self) -> None:
         self.db.conn.close()
+
+
+def _day(now: float | None = None) -> str:
+    """The UTC day, YYYY-MM-DD: how anonymous counts are bucketed."""
+    return time.strftime("%Y-%m-%d", time.gmtime(now or time.time()))
