@@ -33,14 +33,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import logging
-
     import uvicorn
 
+    from bot import logs
     from bot.service import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    logs.setup()
+    # Our JSON request line replaces uvicorn's access log, which would also print client addresses.
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
 
 
@@ -180,6 +180,47 @@ def cmd_intents_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_intents_misses(args: argparse.Namespace) -> int:
+    from bot.content import load_content
+    from bot.misses import format_misses, miss_report
+    from bot.store import Store
+
+    settings = Settings.from_env()
+    content = load_content(settings.content_dir)
+    store = Store(settings.db_path)
+    try:
+        groups = miss_report(store, content, args.days)
+    finally:
+        store.close()
+    if args.json:
+        shown = [g.as_dict() for g in groups if args.all or not g.covered]
+        print(json.dumps({"days": args.days, "hidden": len(groups) - len(shown), "groups": shown},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(format_misses(groups, args.days, show_covered=args.all))
+    return 0
+
+
+def cmd_intents_stats(args: argparse.Namespace) -> int:
+    from bot.stats import format_stats, stats
+    from bot.store import Store
+
+    store = Store(Settings.from_env().db_path)
+    try:
+        report = stats(store, args.days, args.by)
+    finally:
+        store.close()
+    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if args.json else format_stats(report))
+    return 0
+
+
+def _days(value: str) -> int:
+    days = int(value)
+    if not 1 <= days <= 3660:
+        raise argparse.ArgumentTypeError("days must be between 1 and 3660")
+    return days
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mehfooz", description="Mehfooz, a privacy-help bot.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -212,7 +253,7 @@ def parser() -> argparse.ArgumentParser:
 
     breach_cli.register(sub)
 
-    intents = sub.add_parser("intents", help="check, evaluate, export or add intents")
+    intents = sub.add_parser("intents", help="check, evaluate, export or add intents; misses and stats")
     isub = intents.add_subparsers(dest="intents_command", required=True)
     isub.add_parser("check", help="validate intent files and facts").set_defaults(func=cmd_intents_check)
     ev = isub.add_parser("eval", help="accuracy on a labelled CSV (text,intent,lang)")
@@ -223,6 +264,16 @@ def parser() -> argparse.ArgumentParser:
     new = isub.add_parser("new", help="write a skeleton intent file")
     new.add_argument("id")
     new.set_defaults(func=cmd_intents_new)
+    misses = isub.add_parser("misses", help="messages the bot did not understand, grouped by similarity")
+    misses.add_argument("--days", type=_days, default=30, help="look back this many days (default 30)")
+    misses.add_argument("--json", action="store_true")
+    misses.add_argument("--all", action="store_true", help="also the groups the current content now answers")
+    misses.set_defaults(func=cmd_intents_misses)
+    st = isub.add_parser("stats", help="messages, fallback rate and helpfulness per intent and language")
+    st.add_argument("--days", type=_days, default=30, help="look back this many days (default 30)")
+    st.add_argument("--by", choices=["day", "week"], default="day", help="one row per day or per week")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_intents_stats)
     return p
 
 

@@ -10,7 +10,7 @@ from bot.config import user_key
 from bot.content import Content
 from bot.lookup import BreachLookup
 from bot.matcher import Match, Matcher
-from bot.messages import Incoming, Option, Reply
+from bot.messages import Incoming, Option, Reply, replies_from_json, replies_to_json
 from bot.normalise import DIGITS
 from bot.redact import find_sensitive, redact
 from bot.scam import ScamRules
@@ -26,13 +26,17 @@ class Limits:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one message: 'answered', 'duplicate', 'rate_limited' (told once) or
-    'silenced' (over the limit, no reply)."""
+    """What became of one message: 'answered', 'duplicate' (delivered before: no reply),
+    'redelivered' (handled before, but its replies never confirmed delivered: here they are
+    again), 'rate_limited' (told once) or 'silenced' (over the limit, no reply).
+
+    `delivery`: the key to confirm with `Bot.delivered` once the replies went out."""
 
     replies: list[Reply]
     status: str
     intent: str | None = None
     lang: str = "en"
+    delivery: str | None = None
 
 
 @dataclass
@@ -66,14 +70,17 @@ class Bot:
         return self.handle(msg).replies
 
     def handle(self, msg: Incoming) -> Outcome:
-        """Guards, then the answer; everything the message changes commits at once, so a
-        crash leaves no half-handled message and a re-delivery is answered once."""
+        """Guards, then the answer. Everything the message changes commits at once, with its
+        replies held in an outbox until the channel confirms delivery: a crash leaves no
+        half-handled message, and a re-delivery gets the replies once, never twice."""
         key = user_key(self.secret, msg.channel, msg.user_id)
+        delivery = user_key(self.secret, msg.channel, f"message:{msg.message_id}") if msg.message_id else None
         with self.store.transaction():
-            if msg.message_id and not self.store.first_delivery(
-                user_key(self.secret, msg.channel, f"message:{msg.message_id}")
-            ):
-                return Outcome([], "duplicate")
+            if delivery and not self.store.first_delivery(delivery):
+                held = self.store.held_replies(delivery)
+                if held is None:
+                    return Outcome([], "duplicate")
+                return Outcome(replies_from_json(held), "redelivered", delivery=delivery)
             state = self.store.get_user(key) or UserState()
             text = msg.text[:MAX_TEXT]
             normalised = self.matcher.normaliser.normalise(text)
@@ -90,8 +97,15 @@ class Bot:
                 turn.state.lang = turn.lang
                 self.store.save_user(key, turn.state)
             self.store.count(turn.intent or "none", turn.lang)
+            if delivery and replies:
+                self.store.hold_replies(delivery, replies_to_json(replies))
         return Outcome(replies, "answered" if turn.intent != "rate_limited" else "rate_limited",
-                       turn.intent, turn.lang)
+                       turn.intent, turn.lang, delivery if replies else None)
+
+    def delivered(self, outcome: Outcome) -> None:
+        """The channel sent the outcome's replies: forget them."""
+        if outcome.delivery:
+            self.store.delivered(outcome.delivery)
 
     def _language(self, state: UserState, text: str, normalised: str) -> str:
         if state.pinned and state.lang:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -41,3 +42,16 @@ class Reply:
     lang: str = "en"
     intent: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+
+
+def replies_to_json(replies: list[Reply]) -> str:
+    """Replies as JSON, to hold them until the channel has delivered them."""
+    return json.dumps([{**asdict(r), "options": [asdict(o) for o in r.options]} for r in replies],
+                      ensure_ascii=False)
+
+
+def replies_from_json(data: str) -> list[Reply]:
+    return [
+        Reply(**{**item, "options": tuple(Option(**o) for o in item["options"])})
+        for item in json.loads(data)
+    ]

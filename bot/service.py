@@ -17,6 +17,7 @@ from functools import partial
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -25,6 +26,7 @@ from telegram import Update
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
+from bot.logs import log_request
 from bot.metrics import Metrics
 from bot.runtime import build_bot
 from bot.store import Retention, Store
@@ -69,14 +71,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
 
     async def guarded(channel: str, request: Request, handler) -> Response:  # noqa: ANN001
+        """Every webhook request: refusals as 4xx/503 with a counted reason, never a 500, and
+        one JSON log line (channel, status, outcome, intent, latency; no personal data)."""
         started = time.perf_counter()
         try:
-            return await handler(request)
+            response = await handler(request)
         except Refused as refused:
             metrics.rejected.labels(channel, refused.reason).inc()
-            return PlainTextResponse(refused.reason, status_code=refused.status)
-        finally:
-            metrics.latency.labels(channel).observe(time.perf_counter() - started)
+            response = PlainTextResponse(refused.reason, status_code=refused.status)
+            request.state.reason = refused.reason
+        except Exception:  # a bug must not become a 500 that makes the channel retry forever
+            log.exception("%s request failed", channel)
+            metrics.rejected.labels(channel, "error").inc()
+            response = PlainTextResponse("error", status_code=503)
+            request.state.reason = "error"
+        latency = time.perf_counter() - started
+        metrics.latency.labels(channel).observe(latency)
+        log_request(channel, response.status_code, latency, getattr(request.state, "outcome", None),
+                    getattr(request.state, "reason", None))
+        return response
 
     async def telegram_update(request: Request) -> Response:
         if telegram is None:
@@ -86,6 +99,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             raise Refused(403, "bad_secret")
         update = _parse_update(await read_body(request), telegram)
         await telegram.app.process_update(update)
+        result = telegram.results.pop(update.update_id, None)
+        if result is not None:
+            request.state.outcome, sent = result
+            if not sent:  # the Bot API did not take the reply: ask Telegram to deliver again
+                raise Refused(503, "undelivered")
         return Response(status_code=200)
 
     async def whatsapp_message(request: Request) -> Response:
@@ -100,7 +118,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except BadForm as exc:
             raise Refused(400, "bad_form") from exc
         metrics.handled("whatsapp", outcome.status, outcome.intent)
-        return Response(twiml, media_type="application/xml")
+        request.state.outcome = outcome
+
+        async def forget() -> None:
+            # Async, so that it runs on the loop right after the body is written, before any
+            # other request (a sync task would go to a thread and could race a re-delivery).
+            core.delivered(outcome)
+
+        # The reply is delivered once the response is written; only then is it forgotten.
+        return Response(twiml, media_type="application/xml", background=BackgroundTask(forget))
 
     async def healthz(request: Request) -> Response:
         try:

@@ -31,6 +31,12 @@ class Retention:
     state: int = 30 * DAY
     seen: int = 2 * DAY
     misses: int = 90 * DAY
+    outbox: int = 3600  # replies never confirmed delivered: channels stop re-delivering within the hour
+
+
+class StoreBusy(sqlite3.OperationalError):
+    """Another connection held the write lock past the busy timeout and the retries: nothing
+    was done; the webhook should answer 503 so that the message is delivered again."""
 
 
 class Store:
@@ -68,22 +74,38 @@ class Store:
         db["misses"].create(
             {"id": int, "at": int, "lang": str, "text": str}, pk="id", if_not_exists=True
         )
+        db["outbox"].create({"key": str, "at": int, "replies": str}, pk="key", if_not_exists=True)
         db["feedback"].create(
             {"day": str, "intent": str, "lang": str, "up": int, "down": int},
             pk=("day", "intent", "lang"), if_not_exists=True,
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All writes of one message commit together or not at all."""
+    def transaction(self, backoff: tuple[float, ...] = (0.05, 0.1)) -> Iterator[None]:
+        """All writes of one message commit together or not at all.
+
+        The write lock is taken first (BEGIN IMMEDIATE), waiting up to the busy timeout; if
+        another connection still holds it, BEGIN is tried again after each wait of `backoff`,
+        then `StoreBusy` is raised before anything is read or written, so the message can be
+        delivered again and handled whole."""
         conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
+        for wait in (*backoff, None):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if wait is None:
+                    raise StoreBusy(str(exc)) from exc
+                time.sleep(wait)
         try:
             yield
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a failed COMMIT must not leave the transaction open
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     # --- per-user state ---
     def get_user(self, key: str) -> UserState | None:
@@ -125,6 +147,20 @@ class Store:
             [key, window],
         ).fetchone()
         return int(row[0])
+
+    # --- replies not yet delivered (the outbox) ---
+    def hold_replies(self, key: str, replies: str, now: float | None = None) -> None:
+        """Keep a message's replies (JSON) until the channel says they went out, so that a
+        re-delivery after a crash gets them again instead of nothing."""
+        self.db.execute("INSERT OR REPLACE INTO outbox (key, at, replies) VALUES (?, ?, ?)",
+                        [key, int(now or time.time()), replies])
+
+    def held_replies(self, key: str) -> str | None:
+        row = self.db.execute("SELECT replies FROM outbox WHERE key = ?", [key]).fetchone()
+        return None if row is None else row[0]
+
+    def delivered(self, key: str) -> None:
+        self.db.execute("DELETE FROM outbox WHERE key = ?", [key])
 
     # --- breach lookups ---
     def lookups(self, key: str, day: int) -> tuple[int, set[str]]:
@@ -225,6 +261,7 @@ class Store:
             ("rates", "window * 60", 3600),
             ("lookups", "(day + 1) * 86400", DAY),
             ("scam_checks", "at", 7 * DAY),
+            ("outbox", "at", retention.outbox),
         ):
             cursor = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [int(now - age)])
             removed[table] = cursor.rowcount

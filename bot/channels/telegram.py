@@ -53,6 +53,10 @@ class TelegramChannel:
         self.app: Application = builder.build()
         self.core = core
         self.metrics = metrics
+        self.polling = polling
+        # Webhook mode: what became of each update being processed, for the route to read
+        # (whether its replies went out decides between 200 and a 503 that asks for it again).
+        self.results: dict[int, tuple[Outcome, bool]] = {}
         for command, value in COMMANDS.items():
             self.app.add_handler(CommandHandler(command, self._command(value)))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
@@ -103,9 +107,18 @@ class TelegramChannel:
         outcome: Outcome = self.core.handle(incoming)
         if self.metrics:
             self.metrics.handled(CHANNEL, outcome.status, outcome.intent)
+        if not self.polling:
+            self.results[update.update_id] = (outcome, False)
         chat = update.effective_chat
-        if chat is None:
-            return
+        if chat is not None:
+            await self._send(update, outcome)
+        self.core.delivered(outcome)
+        if not self.polling:
+            self.results[update.update_id] = (outcome, True)
+
+    async def _send(self, update: Update, outcome: Outcome) -> None:
+        assert update.effective_chat is not None
+        chat = update.effective_chat
         for reply in outcome.replies:
             if reply.meta.get("sensitive") and update.effective_message:
                 await _try(update.effective_message.delete())
