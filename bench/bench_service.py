@@ -41,7 +41,6 @@ import asyncio
 import cProfile
 import io
 import json
-import logging
 import os
 import pstats
 import signal
@@ -121,17 +120,31 @@ class Req:
     headers: dict[str, str]
 
 
+def _word(n: int) -> str:
+    """A letters-only word for n (digits would all normalise to the same stand-in)."""
+    letters = ""
+    while True:
+        n, rest = divmod(n, 26)
+        letters += chr(ord("a") + rest)
+        if not n:
+            return "zq" + letters
+
+
 class Traffic:
     """Endless requests, each from a new sender (or Telegram user) with a new MessageSid (or
-    update_id); the texts take turns."""
+    update_id); the texts take turns. `unique`: each text gets a made-up word of its own, so
+    that no text repeats and the matcher's cache of short messages never helps (worst case)."""
 
-    def __init__(self) -> None:
+    def __init__(self, unique: bool = False) -> None:
         self.n = 0
+        self.unique = unique
         self.validator = RequestValidator(AUTH)
 
     def _next(self) -> tuple[int, str]:
         self.n += 1
-        return self.n, TEXTS[self.n % len(TEXTS)]
+        text = TEXTS[self.n % len(TEXTS)]
+        return self.n, f"{text} {_word(self.n)}" if self.unique else text
+
 
     def whatsapp(self) -> Req:
         n, text = self._next()
@@ -398,15 +411,18 @@ def ready_line(text: str = "starting") -> None:
 
 
 def run_uvicorn(app: Any, port: int, profile: str) -> None:
-    """As `python -m bot serve` runs it: one worker, log level info, access log on."""
+    """As `python -m bot serve` runs it: one worker, JSON logs at level info (one line per
+    request from our service), uvicorn's access log off."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from bot import logs
+
+    logs.setup()
     ready_line()
     profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not waits
     if profiler:
         profiler.enable()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info", workers=1)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, workers=1)
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -518,7 +534,8 @@ def report(targets: list[Target], args: argparse.Namespace, telegram: dict[str, 
     ceiling = next(t for t in targets if t.name == "ceiling")
     print(f"\nOpen loop: {args.rate:g} requests/s for {args.seconds:g} s per target "
           f"(latency from the scheduled send time). Closed loop: {args.clients} clients, "
-          f"{args.rounds} rounds of {args.closed_seconds:g} s, median round quoted. "
+          f"{args.rounds} rounds of {args.closed_seconds:g} s, median round quoted. Texts: "
+          f"{'each one unique (no cache helps)' if args.unique_texts else f'{len(TEXTS)} that repeat'}. "
           f"One uvicorn worker each, loopback, {os.cpu_count()} CPUs; load average at the start "
           f"{load_before:.1f}, at the end {os.getloadavg()[0]:.1f} (other work skews it all).\n")
     head = (f"{'target':<9}{'sent':>7}{'ok':>7}{'non-2xx':>8}{'errors':>7}{'rate/s':>8}{'p50 ms':>9}"
@@ -592,6 +609,8 @@ def main() -> int:
                         help="open loop: most requests on the wire at once (128)")
     parser.add_argument("--timeout", type=float, default=10,
                         help="seconds before a request counts as an error (10)")
+    parser.add_argument("--unique-texts", action="store_true",
+                        help="make every text unique (no message repeats: the matcher's cache never helps)")
     parser.add_argument("--profile", metavar="FILE", default="",
                         help="run the service under cProfile, save the stats to FILE and print the top")
     parser.add_argument("--serve", choices=["mehfooz", "ceiling", "fake-telegram"], help=argparse.SUPPRESS)
@@ -616,7 +635,7 @@ def main() -> int:
 
     spare_the_client_failed_imports()
     load_before = os.getloadavg()[0]
-    traffic = Traffic()
+    traffic = Traffic(args.unique_texts)
     children: list[Child] = []
     with tempfile.TemporaryDirectory(prefix="mehfooz-bench-") as tmp:
         folder = Path(tmp)
@@ -646,12 +665,12 @@ def main() -> int:
             for child in reversed(children):
                 child.stop()
         log_lines = (folder / "service.log").read_text(errors="replace").splitlines()
-    errors = [n for n, line in enumerate(log_lines) if " ERROR " in line or line.startswith("ERROR")]
+    errors = [n for n, line in enumerate(log_lines) if '"level": "error"' in line or line.startswith("ERROR")]
     report(targets, args, stats, load_before)
     if errors:
         block = [log_lines[errors[0]]]
         for line in log_lines[errors[0] + 1:]:
-            if line[:4].isdigit() or line.startswith("INFO"):  # the next log record
+            if line.startswith("{"):  # the next log record
                 break
             block.append(line)
         shown = block if len(block) <= 4 else [block[0], "  ...", *block[-3:]]

@@ -9,7 +9,8 @@ an intent that several examples support."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -22,6 +23,11 @@ MARGIN = 2.0  # top two intents closer than this: ask which one was meant
 HINT_BONUS = 6.0  # a distinctive word of an intent (its `hints`) present in the message
 SORT_WEIGHT = 0.7  # weight of token_sort_ratio; token_set_ratio has the rest
 SHORTLIST = 200  # examples scored by token_set_ratio too
+# People send the same short messages again and again ("hi", "salam", "1"...): the verdict on
+# a short normalised text is kept in memory. Long texts, rarely repeated and more likely to
+# say something personal, are never kept.
+CACHE_SIZE = 8192
+CACHE_WORDS = 10
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class Matcher:
             for index, i in enumerate(self.intent_ids)
             if content.intents[i].hints
         ]
+        self._decide_short = lru_cache(maxsize=CACHE_SIZE)(self._decide)
 
     def scores(self, normalised: str) -> np.ndarray:
         """The score of each intent (indexed like `intent_ids`) for a normalised message."""
@@ -102,13 +109,18 @@ class Matcher:
         lang = self.normaliser.detect_language(text, normalised)
         if not normalised:
             return Match(None, 0.0, lang)
+        short = normalised.count(" ") < CACHE_WORDS
+        return replace((self._decide_short if short else self._decide)(normalised), lang=lang)
+
+    def _decide(self, normalised: str) -> Match:
+        """The verdict on a normalised text, with no language yet."""
         best = self.scores(normalised)
         first, second = np.argsort(best)[::-1][:2]
         top, runner_up = float(best[first]), float(best[second])
         intent_id = self.intent_ids[first]
         if top < THRESHOLD or intent_id == OUT_OF_SCOPE:
-            return Match(None, round(top, 1), lang)
+            return Match(None, round(top, 1), None)
         other = self.intent_ids[second]
         if top - runner_up < MARGIN and other != OUT_OF_SCOPE:
-            return Match(None, round(top, 1), lang, (intent_id, other))
-        return Match(intent_id, round(top, 1), lang)
+            return Match(None, round(top, 1), None, (intent_id, other))
+        return Match(intent_id, round(top, 1), None)
