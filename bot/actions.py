@@ -51,9 +51,13 @@ def intercept(turn: Turn, match: Match) -> list[Reply] | None:
 
 
 def continue_pending(turn: Turn) -> list[Reply] | None:
-    """The answer to a question the bot asked; None when the message is something else."""
-    handler = PENDING.get(turn.state.pending or "")
+    """The answer to a question the bot asked; None when the message is something else. A
+    pending question may carry a value after a colon ('feedback:sim_check'): the handler
+    finds it in `turn.extra["pending"]`."""
+    name, _, value = (turn.state.pending or "").partition(":")
+    handler = PENDING.get(name)
     turn.state.pending = None
+    turn.extra["pending"] = value
     return handler(turn) if handler else None
 
 
@@ -164,4 +168,4 @@ PENDING["confirm_delete"] = _pending_delete
 
 
 # Actions that live in modules of their own register themselves on import.
-from bot import breach_flow, scam_flow  # noqa: E402, F401
+from bot import breach_flow, feedback_flow, scam_flow  # noqa: E402, F401

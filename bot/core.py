@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
-from bot import actions
+from bot import actions, feedback_flow
 from bot.config import user_key
 from bot.content import Content
 from bot.lookup import BreachLookup
@@ -175,7 +175,8 @@ class Bot:
         if intent.action:
             return actions.run(intent.action, turn, intent)
         text = self.content.answer(intent_id, turn.lang)
-        return [self.reply(turn, text, self.intent_options(turn, intent.options))]
+        reply = self.reply(turn, text, self.intent_options(turn, intent.options))
+        return [feedback_flow.ask(turn, intent_id, reply)]
 
     def fallback(self, turn: Turn) -> list[Reply]:
         turn.intent = turn.intent or "fallback"

@@ -22,6 +22,7 @@ class Incoming:
     verified_phone: str | None = None
     message_id: str | None = None
     can_share_contact: bool = False  # the channel can send a verified contact (Telegram)
+    has_buttons: bool = False  # the channel shows option buttons (Telegram), not a numbered list
     shared_contact: str | None = None  # 'own' or 'other': a contact the person shared
 
 

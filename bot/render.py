@@ -6,11 +6,13 @@ from bot.messages import Reply
 
 
 def numbered(reply: Reply) -> str:
-    """The reply text, then its options as a numbered list and the "reply with a number" line."""
-    if not reply.options:
-        return reply.text
-    listed = "\n".join(f"{n}. {option.label}" for n, option in enumerate(reply.options, 1))
-    return f"{reply.text}\n\n{listed}\n{reply.options_hint}"
+    """The reply text, then its options as a numbered list and the "reply with a number" line,
+    then the "did this help?" question when the reply asks it."""
+    text = reply.text
+    if reply.options:
+        listed = "\n".join(f"{n}. {option.label}" for n, option in enumerate(reply.options, 1))
+        text = f"{text}\n\n{listed}\n{reply.options_hint}"
+    return f"{text}\n\n{reply.meta['feedback']}" if reply.meta.get("feedback") else text
 
 
 def split(text: str, limit: int) -> list[str]:
@@ -22,7 +24,9 @@ def split(text: str, limit: int) -> list[str]:
         cut = max(window.rfind("\n\n"), 0) or max(window.rfind("\n"), 0) or max(window.rfind(" "), 0)
         if cut <= 0:
             cut = limit
-        parts.append(text[:cut].rstrip())
+        part = text[:cut].rstrip()
+        if part:  # a text that starts with a space cut there: Telegram refuses an empty message
+            parts.append(part)
         text = text[cut:].lstrip()
     if text:
         parts.append(text)

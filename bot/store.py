@@ -22,6 +22,7 @@ class UserState:
     pinned: bool = False  # the person chose the language; do not follow detection
     pending: str | None = None  # a question the bot asked and awaits an answer to
     options: list[str] = field(default_factory=list)  # values of the last options offered
+    answers: int = 0  # answers given, to ask "did this help?" only now and then
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,12 @@ class Store:
     def _create(self) -> None:
         db = self.db
         db["users"].create(
-            {"key": str, "lang": str, "pinned": int, "pending": str, "options": str, "updated": int},
+            {"key": str, "lang": str, "pinned": int, "pending": str, "options": str, "answers": int,
+             "updated": int},
             pk="key", if_not_exists=True,
         )
+        if "answers" not in db["users"].columns_dict:  # a database from before feedback
+            db["users"].add_column("answers", int, not_null_default=0)
         db["seen"].create({"key": str, "at": int}, pk="key", if_not_exists=True)
         db["rates"].create({"key": str, "window": int, "n": int}, pk="key", if_not_exists=True)
         db["counts"].create(
@@ -110,18 +114,18 @@ class Store:
     # --- per-user state ---
     def get_user(self, key: str) -> UserState | None:
         row = self.db.execute(
-            "SELECT lang, pinned, pending, options FROM users WHERE key = ?", [key]
+            "SELECT lang, pinned, pending, options, answers FROM users WHERE key = ?", [key]
         ).fetchone()
         if row is None:
             return None
-        return UserState(row[0], bool(row[1]), row[2], json.loads(row[3] or "[]"))
+        return UserState(row[0], bool(row[1]), row[2], json.loads(row[3] or "[]"), row[4] or 0)
 
     def save_user(self, key: str, state: UserState, now: float | None = None) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO users (key, lang, pinned, pending, options, updated)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO users (key, lang, pinned, pending, options, answers, updated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [key, state.lang, int(state.pinned), state.pending, json.dumps(state.options),
-             int(now or time.time())],
+             state.answers, int(now or time.time())],
         )
 
     def delete_user(self, key: str) -> None:

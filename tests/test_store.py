@@ -20,7 +20,7 @@ def test_rows_expire_after_their_retention(store: Store):
     store.add_miss("new miss", "en", now=now - 89 * DAY)
     store.add_lookup("someone", int(now // DAY) - 3, "t", "email")
     removed = store.purge(Retention(), now=now)
-    assert removed == {"users": 1, "seen": 1, "misses": 1, "rates": 0, "lookups": 1, "scam_checks": 0}
+    assert removed == {"users": 1, "seen": 1, "misses": 1, "rates": 0, "lookups": 1, "scam_checks": 0, "outbox": 0}
     assert store.get_user("old") is None and store.get_user("new") is not None
     assert [r["text"] for r in store.db["misses"].rows] == ["new miss"]
 

@@ -101,7 +101,8 @@ class TelegramChannel:
                   **verified: str | None) -> Incoming:
         assert update.effective_user is not None
         return Incoming(CHANNEL, str(update.effective_user.id), text, choice=choice,
-                        message_id=str(update.update_id), can_share_contact=True, **verified)
+                        message_id=str(update.update_id), can_share_contact=True, has_buttons=True,
+                        **verified)
 
     async def _answer(self, update: Update, incoming: Incoming) -> None:
         outcome: Outcome = self.core.handle(incoming)
@@ -122,7 +123,8 @@ class TelegramChannel:
         for reply in outcome.replies:
             if reply.meta.get("sensitive") and update.effective_message:
                 await _try(update.effective_message.delete())
-            parts = split(reply.text, MAX_MESSAGE)
+            text = f"{reply.text}\n\n{reply.meta['feedback']}" if reply.meta.get("feedback") else reply.text
+            parts = split(text, MAX_MESSAGE)
             for number, part in enumerate(parts, 1):
                 markup = keyboard(reply) if number == len(parts) else None
                 await chat.send_message(part, reply_markup=markup)
@@ -134,10 +136,11 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
     if reply.meta.get("ask_contact"):
         button = KeyboardButton(reply.meta["ask_contact"], request_contact=True)
         return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
-    if not reply.options:
-        return None
     rows = [[InlineKeyboardButton(o.label, callback_data=o.value[:64])] for o in reply.options]
-    return InlineKeyboardMarkup(rows)
+    if reply.meta.get("feedback"):
+        rows.append([InlineKeyboardButton(thumb, callback_data=f"feedback:{value}")
+                     for thumb, value in (("👍", "up"), ("👎", "down"))])
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def _try(call) -> None:  # noqa: ANN001 - any awaitable Bot API call
