@@ -33,6 +33,8 @@ class Settings:
     breach_pepper: bytes = b""
     lookups_per_day: int = 5
     retention: Retention = Retention()
+    watch_content: bool = True  # reload intents/ when its files change
+    admin_token: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -55,6 +57,8 @@ class Settings:
             breach_db=breach_db,
             breach_pepper=env.get("BREACH_PEPPER", "").encode() or _saved_secret(breach_db, "pepper.key"),
             lookups_per_day=int(env.get("BOT_LOOKUPS_PER_DAY") or 5),
+            watch_content=env.get("BOT_WATCH_INTENTS", "1") not in {"0", "false", "no"},
+            admin_token=env.get("ADMIN_TOKEN", ""),
             retention=Retention(
                 state=DAY * int(env.get("BOT_KEEP_STATE_DAYS") or 30),
                 seen=DAY * int(env.get("BOT_KEEP_SEEN_DAYS") or 2),

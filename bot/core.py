@@ -55,16 +55,32 @@ class Turn:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """Content with what is built from it: the matcher and the scam rules."""
+
+    content: Content
+    matcher: Matcher
+    scam_rules: ScamRules
+
+    @classmethod
+    def build(cls, content: Content) -> Loaded:
+        return cls(content, Matcher(content), ScamRules.load(content.directory))
+
+
 class Bot:
     def __init__(self, content: Content, store: Store, secret: bytes, limits: Limits = Limits(),
                  lookup: BreachLookup | None = None):
-        self.content = content
         self.store = store
         self.secret = secret
         self.limits = limits
-        self.matcher = Matcher(content)
         self.lookup = lookup or BreachLookup(store, secret)
-        self.scam_rules = ScamRules.load(content.directory)
+        self.use(Loaded.build(content))
+
+    def use(self, loaded: Loaded) -> None:
+        """Put new content in place. Called between two messages (handling one never awaits),
+        so a message sees the old content or the new, never a mix."""
+        self.content, self.matcher, self.scam_rules = loaded.content, loaded.matcher, loaded.scam_rules
 
     def respond(self, msg: Incoming) -> list[Reply]:
         return self.handle(msg).replies

@@ -10,6 +10,7 @@ import asyncio
 import hmac
 import json
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
 from bot.logs import log_request
 from bot.metrics import Metrics
+from bot.reload import ContentReloader
 from bot.runtime import build_bot
 from bot.store import Retention, Store
 
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     core = build_bot(settings)
     metrics = Metrics()
+    reloader = ContentReloader(core, settings.content_dir)
     telegram = (
         TelegramChannel(core, settings.telegram_token, settings.telegram_api_url, metrics)
         if settings.telegram_token and settings.telegram_secret else None
@@ -148,10 +151,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await telegram.app.initialize()
             await telegram.app.start()
         purging = asyncio.create_task(purge_every(core.store, settings.retention, PURGE_EVERY))
+        stop_watching = asyncio.Event()
+        watching = asyncio.create_task(reloader.watch(stop_watching)) if settings.watch_content else None
+        _reload_on_sighup(reloader)
         try:
             yield
         finally:
             purging.cancel()
+            stop_watching.set()
+            if watching:
+                await watching
             if telegram:
                 await telegram.app.stop()
                 await telegram.app.shutdown()
@@ -164,8 +173,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_page),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.core, app.state.metrics = core, metrics
+    app.state.core, app.state.metrics, app.state.reloader = core, metrics, reloader
     return app
+
+
+def _reload_on_sighup(reloader: ContentReloader) -> None:
+    """`kill -HUP <pid>` reloads the content (only where the loop may take signals)."""
+    try:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reloader.reload()))
+    except (RuntimeError, ValueError, NotImplementedError):  # not the main thread (tests), Windows
+        log.info("content reload on SIGHUP: unavailable here")
 
 
 async def purge_every(store: Store, retention: Retention, seconds: float) -> None:

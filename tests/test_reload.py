@@ -1,0 +1,105 @@
+"""Content reloads in the running service: a new intent file is answered without a restart;
+a broken one is reported and the running content stays."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import Settings
+from bot.service import create_app
+from bot.testing.http import serve_asgi
+from tests.test_channels import make_settings, whatsapp
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "parental controls for kids tablet"
+
+NEW_INTENT = """\
+id: parental_controls
+reviewed: 2026-11-23
+title:
+  en: Children's phones
+  roman_ur: Bachon ka phone
+  ur: بچوں کا فون
+examples:
+  en:
+    - how do i set parental controls on my child's phone
+    - parental controls for my kids
+    - how to lock apps on my son's tablet
+    - keep my daughter safe on her phone
+    - limit screen time for children
+  roman_ur:
+    - bachon ke phone par parental control kaise lagaun
+    - bachon ke liye parental controls
+    - bete ke tablet par apps lock karni hain
+    - bachon ka screen time kam karna hai
+  ur:
+    - بچوں کے فون پر پیرنٹل کنٹرول کیسے لگاؤں
+    - بچوں کے لیے پیرنٹل کنٹرول
+    - بیٹے کے ٹیبلٹ پر ایپس لاک کرنی ہیں
+    - بچوں کا اسکرین ٹائم کم کرنا ہے
+answer:
+  en: "Turn on the phone's own parental controls (Family Link on Android, Screen Time on iPhone)."
+  roman_ur: "Phone ke apne parental controls on karein (Android par Family Link, iPhone par Screen Time)."
+  ur: "فون کے اپنے پیرنٹل کنٹرول آن کریں (اینڈرائیڈ پر فیملی لنک، آئی فون پر اسکرین ٹائم)۔"
+"""
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "intents"
+    shutil.copytree(ROOT / "intents", folder)
+    return folder
+
+
+@pytest.fixture
+def live(tmp_path: Path, content_dir: Path):
+    """The service with content from `content_dir`, watching it."""
+    from bot.testing.fake_telegram import FakeTelegram
+
+    with FakeTelegram("123:test-token") as telegram_api:
+        settings = replace(make_settings(tmp_path, telegram_api, 0), content_dir=content_dir)
+        app = create_app(settings)
+        with serve_asgi(app) as url, httpx.Client(base_url=url, timeout=20) as client:
+            client.app = app  # for the tests: the reloader and the core
+            yield client
+
+
+def ask_until(client: httpx.Client, text: str, expected: str, timeout: float = 20.0) -> str:
+    """Ask again (a new message each time) until the reply holds `expected`."""
+    deadline, n = time.monotonic() + timeout, 0
+    while True:
+        n += 1
+        reply = whatsapp(client, text, sid=f"SM-reload-{n}", sender=f"whatsapp:+92300555{n:04d}").text
+        if expected in reply or time.monotonic() > deadline:
+            return reply
+        time.sleep(0.2)
+
+
+def test_a_new_intent_file_is_answered_without_a_restart(live, content_dir: Path):
+    assert "did not understand" in whatsapp(live, QUESTION, sid="SM-before").text
+    (content_dir / "parental_controls.yaml").write_text(NEW_INTENT, encoding="utf-8")
+    assert "Family Link" in ask_until(live, QUESTION, "Family Link")
+
+
+def test_a_broken_file_leaves_the_running_content(live, content_dir: Path, caplog):
+    caplog.set_level(logging.INFO, logger="mehfooz.reload")
+    broken = NEW_INTENT.replace("examples:", "exampels:")
+    (content_dir / "parental_controls.yaml").write_text(broken, encoding="utf-8")
+    deadline = time.monotonic() + 20
+    while not any("not reloaded" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (record,) = [r for r in caplog.records if "not reloaded" in r.getMessage()]
+    assert any("parental_controls" in problem for problem in record.fields["problems"])
+    assert "marketing" in whatsapp(live, "how do i stop marketing calls", sid="SM-after").text.lower()
+    assert "parental_controls" not in live.app.state.core.content.intents
+
+
+def test_settings_can_turn_watching_off():
+    assert Settings.from_env({"BOT_WATCH_INTENTS": "0", "BOT_SECRET": "x"}).watch_content is False
