@@ -90,7 +90,7 @@ def _lookup(turn: Turn, kind: str, target: str) -> list[Reply]:
 
 def _report(turn: Turn, result: Result, shown: str) -> str:
     content, lang = turn.bot.content, turn.lang
-    if result.status in ("no_key", "unavailable") and not result.breaches:
+    if result.status in ("no_key", "unavailable", "paused") and not result.breaches:
         return content.text(f"breach_{result.status}", lang)
     if result.breaches:
         lines = [content.text("breach_found", lang, target=shown, count=str(len(result.breaches)))]

@@ -3,8 +3,17 @@
     GET {root}/breachedaccount/{email}?truncateResponse=false   (hibp-api-key, User-Agent)
     GET {root}/breaches                                          (no key)
 
-404 means not found; 429 carries `retry-after` (we wait once, if the wait is short); timeouts
-and 5xx become `LookupUnavailable`. The email goes into the request and nowhere else."""
+404 means not found; 429 carries `retry-after` (we wait once, if the wait is short); timeouts,
+5xx and 429s we cannot wait out become `LookupUnavailable`, and count towards a circuit
+breaker: after a few in a row HIBP is not called for a while and calls raise `LookupPaused`
+at once. The email goes into the request and nowhere else.
+
+Why the time limits are small: a lookup runs inside the message's SQLite transaction, on the
+service's event loop, so while HIBP is waited for no other message is answered and the write
+lock is held. One call therefore stays within about BUDGET seconds: a first attempt (connect
+at most CONNECT_TIMEOUT, then each read at most TIMEOUT), and a retry only after a 429 whose
+retry-after is at most MAX_WAIT and only if that wait plus a whole retry fits in BUDGET. The
+breaker then caps how many messages in a row can pay that price."""
 
 from __future__ import annotations
 
@@ -14,24 +23,37 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.breaker import Breaker
+
 DEFAULT_URL = "https://haveibeenpwned.com/api/v3"
 USER_AGENT = "Mehfooz-privacy-helpline-bot"
-MAX_WAIT = 5.0  # seconds we are willing to wait on a 429 before telling the person to try later
+TIMEOUT = 3.0  # seconds for each read (and write) of a request
+CONNECT_TIMEOUT = 1.5  # seconds to connect; HIBP sits behind a CDN, so a slow connect means trouble
+MAX_WAIT = 2.0  # the longest 429 retry-after we wait out before telling the person to try later
+BUDGET = 6.0  # seconds one call may take, the retry after a 429 included
+BREAKER_FAILURES = 3  # failed calls in a row that pause calls to HIBP...
+BREAKER_COOLDOWN = 60.0  # ...for this many seconds, before one trial call
 
 
 class LookupUnavailable(Exception):
     """HIBP cannot answer now (timeout, 5xx, or still rate-limited after one wait)."""
 
 
+class LookupPaused(LookupUnavailable):
+    """HIBP failed several times in a row: calls are paused for a while (the breaker is open)."""
+
+
 class HibpClient:
-    def __init__(self, api_key: str, base_url: str = DEFAULT_URL, timeout: float = 6.0,
-                 sleep: Any = time.sleep):
+    def __init__(self, api_key: str, base_url: str = DEFAULT_URL, timeout: float = TIMEOUT,
+                 sleep: Any = time.sleep, breaker: Breaker | None = None, budget: float = BUDGET):
         self.api_key = api_key
+        self.timeout, self.budget = timeout, budget
         self.http = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout, connect=3.0),
-            headers={"user-agent": USER_AGENT},
+            base_url=base_url.rstrip("/"), headers={"user-agent": USER_AGENT},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
         )
         self._sleep = sleep
+        self.breaker = breaker or Breaker(BREAKER_FAILURES, BREAKER_COOLDOWN)
 
     @property
     def has_key(self) -> bool:
@@ -50,20 +72,40 @@ class HibpClient:
         return _json_list(self._get("/breaches", {}, {}))
 
     def _get(self, path: str, params: dict[str, str], headers: dict[str, str]) -> httpx.Response:
-        for attempt in range(2):
-            try:
-                response = self.http.get(path, params=params, headers=headers)
-            except httpx.HTTPError as exc:
-                raise LookupUnavailable(type(exc).__name__) from exc
-            if response.status_code == 429 and attempt == 0:
-                wait = _retry_after(response)
-                if wait is not None and wait <= MAX_WAIT:
-                    self._sleep(wait)
-                    continue
-            if response.status_code == 404 or response.is_success:
-                return response
-            raise LookupUnavailable(f"HTTP {response.status_code}")
-        raise LookupUnavailable("rate limited")
+        """One call, through the breaker: 404 and success are answers; the rest raise."""
+        if not self.breaker.allow():
+            raise LookupPaused("calls to HIBP are paused")
+        try:
+            response = self._attempts(path, params, headers)
+        except LookupUnavailable:
+            self.breaker.failure()
+            raise
+        status = response.status_code
+        if status == 429 or status >= 500:
+            self.breaker.failure()
+            raise LookupUnavailable("rate limited" if status == 429 else f"HTTP {status}")
+        self.breaker.success()  # HIBP answered, even if it refused (e.g. 401: a bad key is no outage)
+        if status == 404 or response.is_success:
+            return response
+        raise LookupUnavailable(f"HTTP {status}")
+
+    def _attempts(self, path: str, params: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+        """The answer of HIBP, after one wait on a short 429 when it fits in the budget."""
+        started = time.monotonic()
+        response = self._request(path, params, headers)
+        if response.status_code == 429:
+            wait = _retry_after(response)
+            spent = time.monotonic() - started
+            if wait is not None and wait <= MAX_WAIT and spent + wait + self.timeout <= self.budget:
+                self._sleep(wait)
+                response = self._request(path, params, headers)
+        return response
+
+    def _request(self, path: str, params: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+        try:
+            return self.http.get(path, params=params, headers=headers)
+        except httpx.HTTPError as exc:
+            raise LookupUnavailable(type(exc).__name__) from exc
 
     def close(self) -> None:
         self.http.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.breach_index import BreachIndex, normalise_identifier
 from bot.config import keyed
-from bot.hibp import HibpClient, LookupUnavailable
+from bot.hibp import HibpClient, LookupPaused, LookupUnavailable
 from bot.store import DAY, Store
 
 CATALOGUE_MAX_AGE = DAY  # the HIBP breach catalogue is fetched again after a day
@@ -28,7 +28,8 @@ class Found:
 @dataclass(frozen=True)
 class Result:
     """`status`: 'found', 'not_found', 'no_key' (email lookups are not set up: HIBP needs a
-    key) or 'unavailable' (HIBP did not answer). Index results are kept in every case."""
+    key), 'unavailable' (HIBP did not answer) or 'paused' (HIBP failed several times in a row,
+    so it is not asked for a few minutes). Index results are kept in every case."""
 
     status: str
     breaches: tuple[Found, ...] = ()
@@ -74,6 +75,8 @@ class BreachLookup:
             answer = self.hibp.breached_account(email)
             catalogue = self.catalogue() if answer else {}
             remote = [_describe(item, catalogue) for item in answer]
+        except LookupPaused:
+            return Result("paused", tuple(local))
         except LookupUnavailable:
             return Result("unavailable", tuple(local))
         known = {f.name.casefold() for f in local}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,16 @@ class Reply:
 
 def replies_to_json(replies: list[Reply]) -> str:
     """Replies as JSON, to hold them until the channel has delivered them."""
-    return json.dumps([{**asdict(r), "options": [asdict(o) for o in r.options]} for r in replies],
-                      ensure_ascii=False)
+    # By hand: dataclasses.asdict deep-copies and cost more than handling the message.
+    return json.dumps([
+        {"text": r.text, "options": [[o.label, o.value] for o in r.options], "options_hint": r.options_hint,
+         "lang": r.lang, "intent": r.intent, "meta": r.meta}
+        for r in replies
+    ], ensure_ascii=False)
 
 
 def replies_from_json(data: str) -> list[Reply]:
     return [
-        Reply(**{**item, "options": tuple(Option(**o) for o in item["options"])})
+        Reply(**{**item, "options": tuple(Option(label, value) for label, value in item["options"])})
         for item in json.loads(data)
     ]

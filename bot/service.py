@@ -31,7 +31,7 @@ from bot.logs import log_request
 from bot.metrics import Metrics
 from bot.reload import ContentReloader
 from bot.runtime import build_bot
-from bot.store import Retention, Store
+from bot.store import Retention, Store, StoreBusy
 
 MAX_BODY = 64 * 1024
 PURGE_EVERY = 3600.0  # seconds between two deletions of expired rows
@@ -83,6 +83,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics.rejected.labels(channel, refused.reason).inc()
             response = PlainTextResponse(refused.reason, status_code=refused.status)
             request.state.reason = refused.reason
+        except StoreBusy:  # another connection held the write lock: nothing done; deliver again
+            metrics.rejected.labels(channel, "db_locked").inc()
+            response = PlainTextResponse("db_locked", status_code=503)
+            request.state.reason = "db_locked"
         except Exception:  # a bug must not become a 500 that makes the channel retry forever
             log.exception("%s request failed", channel)
             metrics.rejected.labels(channel, "error").inc()
@@ -102,6 +106,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             raise Refused(403, "bad_secret")
         update = _parse_update(await read_body(request), telegram)
         await telegram.app.process_update(update)
+        if update.update_id in telegram.busy:  # the library swallowed it: answer 503 all the same
+            telegram.busy.discard(update.update_id)
+            raise StoreBusy("database is locked")
         result = telegram.results.pop(update.update_id, None)
         if result is not None:
             request.state.outcome, sent = result

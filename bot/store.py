@@ -45,11 +45,12 @@ class Store:
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(str(path), timeout=1.5, isolation_level=None, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
+        # Short: a wait blocks the event loop; past it (and two retries) the webhook answers 503.
+        self.db.execute("PRAGMA busy_timeout=1500")
         self._create()
 
     def _create(self) -> None:

@@ -4,6 +4,8 @@ replies into messages with inline keyboards. Used by the webhook and by long pol
 from __future__ import annotations
 
 import logging
+import re
+import warnings
 
 from telegram import (
     InlineKeyboardButton,
@@ -22,12 +24,18 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.channels.telegram_http import AiohttpRequest
 from bot.core import Bot, Outcome
 from bot.messages import Incoming, Reply
 from bot.metrics import Metrics
 from bot.render import split
+from bot.store import StoreBusy
+
+# Replies go out through `do_api_request`, which returns the raw answer instead of a parsed
+# Message (parsing cost more than sending); the library warns that sendMessage exists.
+warnings.filterwarnings("ignore", message="Please use 'Bot.sendMessage'", category=PTBUserWarning)
 
 CHANNEL = "telegram"
 MAX_MESSAGE = 4096
@@ -57,6 +65,7 @@ class TelegramChannel:
         # Webhook mode: what became of each update being processed, for the route to read
         # (whether its replies went out decides between 200 and a 503 that asks for it again).
         self.results: dict[int, tuple[Outcome, bool]] = {}
+        self.busy: set[int] = set()  # updates not handled because the database was locked
         for command, value in COMMANDS.items():
             self.app.add_handler(CommandHandler(command, self._command(value)))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
@@ -100,12 +109,18 @@ class TelegramChannel:
     def _incoming(self, update: Update, text: str = "", choice: str | None = None,
                   **verified: str | None) -> Incoming:
         assert update.effective_user is not None
-        return Incoming(CHANNEL, str(update.effective_user.id), text, choice=choice,
-                        message_id=str(update.update_id), can_share_contact=True, has_buttons=True,
+        verified = {key: _text(value) or None for key, value in verified.items()}
+        return Incoming(CHANNEL, _text(str(update.effective_user.id)), _text(text),
+                        choice=_text(choice) or None, message_id=str(update.update_id), can_share_contact=True, has_buttons=True,
                         **verified)
 
     async def _answer(self, update: Update, incoming: Incoming) -> None:
-        outcome: Outcome = self.core.handle(incoming)
+        try:
+            outcome: Outcome = self.core.handle(incoming)
+        except StoreBusy:
+            if not self.polling:
+                self.busy.add(update.update_id)
+            raise
         if self.metrics:
             self.metrics.handled(CHANNEL, outcome.status, outcome.intent)
         if not self.polling:
@@ -127,7 +142,10 @@ class TelegramChannel:
             parts = split(text, MAX_MESSAGE)
             for number, part in enumerate(parts, 1):
                 markup = keyboard(reply) if number == len(parts) else None
-                await chat.send_message(part, reply_markup=markup)
+                # The raw call: the library would parse the answer into a Message, which costs
+                # more than sending it, and nothing here reads it.
+                await self.app.bot.do_api_request("sendMessage", api_kwargs={
+                    "chat_id": chat.id, "text": part, "reply_markup": markup})
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
@@ -141,6 +159,16 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
         rows.append([InlineKeyboardButton(thumb, callback_data=f"feedback:{value}")
                      for thumb, value in (("👍", "up"), ("👎", "down"))])
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: object) -> str:
+    """A text field of an update as the core can take it. Telegram sends strings, but a broken
+    update may hold a number or a list, or a lone surrogate (a JSON "\\ud800" escape), which
+    no database or hash can encode."""
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else ""
 
 
 async def _try(call) -> None:  # noqa: ANN001 - any awaitable Bot API call

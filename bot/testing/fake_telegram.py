@@ -5,6 +5,10 @@ call, so tests can assert on what the bot sent; `queue_update` feeds `getUpdates
     with FakeTelegram() as tg:          # tg.url is the TELEGRAM_API_URL to use
         ...
         tg.calls("sendMessage")         # [{"chat_id": ..., "text": ...}, ...]
+        tg.fail_next("sendMessage", 429, {"ok": False, "error_code": 429, "description": "Too Many Requests",
+                                          "parameters": {"retry_after": 1}})
+        tg.disconnect_next("sendMessage")   # close the connection without an answer
+        tg.succeeded("sendMessage")     # only the calls answered 200
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ class FakeTelegram(LocalServer):
         self.log: list[tuple[str, dict[str, Any]]] = []
         self.updates: list[dict[str, Any]] = []
         self.failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # method -> queued errors
+        self.disconnects: dict[str, int] = {}  # method -> calls still to be answered by hanging up
+        self.answered: list[tuple[str, int, dict[str, Any]]] = []  # method, HTTP status, params
         self.lock = threading.Condition()
 
     # --- what tests use ---
@@ -48,6 +54,16 @@ class FakeTelegram(LocalServer):
         with self.lock:
             self.updates.append(update)
             self.lock.notify_all()
+
+    def succeeded(self, method: str) -> list[dict[str, Any]]:
+        """The calls of `method` that were answered 200 (`calls` also has the failed ones)."""
+        with self.lock:
+            return [params for name, status, params in self.answered if name == method and status == 200]
+
+    def disconnect_next(self, method: str, times: int = 1) -> None:
+        """Close the connection of the next `times` calls of `method` without answering."""
+        with self.lock:
+            self.disconnects[method] = self.disconnects.get(method, 0) + times
 
     def fail_next(self, method: str, status: int, body: dict[str, Any]) -> None:
         """Answer the next call of `method` with an error (e.g. 429 with retry_after)."""
@@ -97,9 +113,16 @@ class FakeTelegram(LocalServer):
                     fake.log.append((method, params))
                     fake.lock.notify_all()
                     failure = fake.failures.get(method, []).pop(0) if fake.failures.get(method) else None
-                if failure:
-                    return self._send(*failure)
-                self._send(200, {"ok": True, "result": fake._result(method, params)})
+                    hang_up = not failure and fake.disconnects.get(method, 0) > 0
+                    if hang_up:
+                        fake.disconnects[method] -= 1
+                if hang_up:
+                    self.close_connection = True
+                    return None
+                status, body = failure or (200, {"ok": True, "result": fake._result(method, params)})
+                with fake.lock:
+                    fake.answered.append((method, status, params))
+                self._send(status, body)
 
             do_GET = do_POST  # noqa: N815
 
