@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot.content import Intent
 from bot.messages import Option, Reply
 from bot.normalise import LANGS
+from bot.store import DAY
 
 if TYPE_CHECKING:
     from bot.core import Turn
@@ -126,7 +127,10 @@ def privacy(turn: Turn, intent: Intent) -> list[Reply]:
         return _confirm_delete(turn)
     content = turn.bot.content
     button = Option(content.text("delete_button", turn.lang), "delete:ask")
-    return [turn.bot.reply(turn, content.answer(intent.id, turn.lang), [button])]
+    # The retention the operator configured, not a number written in the text.
+    kept = turn.bot.retention
+    days = {f"{name}_days": str(getattr(kept, name) // DAY) for name in ("state", "seen", "misses")}
+    return [turn.bot.reply(turn, content.answer(intent.id, turn.lang).format(**days), [button])]
 
 
 def _confirm_delete(turn: Turn) -> list[Reply]:

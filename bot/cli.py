@@ -46,8 +46,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_telegram(args: argparse.Namespace) -> int:
     import asyncio
-    import logging
 
+    from bot import logs
     from bot.channels.telegram import TelegramChannel
     from bot.runtime import build_bot
 
@@ -55,7 +55,7 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     if not settings.telegram_token:
         print("Set TELEGRAM_BOT_TOKEN first (see the README).", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO)
+    logs.setup()
     if args.action == "set-webhook":
         if not (settings.public_url and settings.telegram_secret):
             print("Set PUBLIC_URL and TELEGRAM_WEBHOOK_SECRET first.", file=sys.stderr)

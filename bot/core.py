@@ -14,7 +14,7 @@ from bot.messages import Incoming, Option, Reply, replies_from_json, replies_to_
 from bot.normalise import DIGITS
 from bot.redact import find_sensitive, redact
 from bot.scam import ScamRules
-from bot.store import Store, UserState
+from bot.store import Retention, Store, UserState
 
 MAX_TEXT = 4096  # longer messages are cut before matching; no channel sends more
 
@@ -70,8 +70,9 @@ class Loaded:
 
 class Bot:
     def __init__(self, content: Content, store: Store, secret: bytes, limits: Limits = Limits(),
-                 lookup: BreachLookup | None = None):
+                 lookup: BreachLookup | None = None, retention: Retention | None = None):
         self.store = store
+        self.retention = retention or Retention()  # how long rows are kept: /privacy says it
         self.secret = secret
         self.limits = limits
         self.lookup = lookup or BreachLookup(store, secret)
@@ -115,6 +116,8 @@ class Bot:
             self.store.count(turn.intent or "none", turn.lang)
             if delivery and replies:
                 self.store.hold_replies(delivery, replies_to_json(replies))
+        if turn.forget:
+            self.store.wipe()
         return Outcome(replies, "answered" if turn.intent != "rate_limited" else "rate_limited",
                        turn.intent, turn.lang, delivery if replies else None)
 

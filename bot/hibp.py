@@ -17,13 +17,18 @@ breaker then caps how many messages in a row can pay that price."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from bot import logs
 from bot.breaker import Breaker
+
+# httpx logs every URL it calls at INFO, and ours carry the email: never below WARNING.
+logs.quiet("httpx", logging.WARNING)
 
 DEFAULT_URL = "https://haveibeenpwned.com/api/v3"
 USER_AGENT = "Mehfooz-privacy-helpline-bot"

@@ -34,7 +34,23 @@ def setup(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every URL it calls
+
+
+class _Below(logging.Filter):
+    def __init__(self, level: int):
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level
+
+
+def quiet(name: str, level: int) -> None:
+    """Drop a library logger's records below `level`, whatever level anyone sets: for
+    libraries that log personal data (URLs with an email in them, a call's parameters)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, _Below) for f in logger.filters):
+        logger.addFilter(_Below(level))
 
 
 def log_request(channel: str, status: int, latency: float, outcome: Any = None,

@@ -16,7 +16,7 @@ def build_bot(settings: Settings | None = None) -> Bot:
     store = Store(settings.db_path)
     return Bot(
         load_content(settings.content_dir), store, settings.secret,
-        Limits(per_minute=settings.rate_per_minute), build_lookup(settings, store),
+        Limits(per_minute=settings.rate_per_minute), build_lookup(settings, store), settings.retention,
     )
 
 

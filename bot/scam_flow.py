@@ -15,6 +15,7 @@ from bot.config import keyed
 from bot.content import Intent
 from bot.messages import Reply
 from bot.normalise import URL
+from bot.redact import mask_secrets
 from bot.scam import ScamVerdict
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def _report(turn: Turn, verdict: ScamVerdict) -> list[Reply]:
     if others:
         parts.append(content.text("scam_seen_by_others", lang, count=str(others)))
     if verdict.flags:
-        quoted = " ".join(turn.text.split())[:MAX_QUOTED]
+        quoted = mask_secrets(" ".join(turn.text.split()))[:MAX_QUOTED]
         parts += [content.text("scam_advice", lang),
                   f"{content.text('scam_report_sms', lang)}\nSENDER {quoted}",
                   content.text("scam_report_call", lang)]

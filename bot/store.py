@@ -49,6 +49,7 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in pages
         # Short: a wait blocks the event loop; past it (and two retries) the webhook answers 503.
         self.db.execute("PRAGMA busy_timeout=1500")
         self._create()
@@ -130,10 +131,15 @@ class Store:
         )
 
     def delete_user(self, key: str) -> None:
-        """Remove everything tied to a person: their state and their rate-limit counter."""
+        """Remove everything tied to a person: their state, rate-limit counter and lookup
+        counts. `wipe()` after the transaction also clears the old pages from the WAL file."""
         self.db.execute("DELETE FROM users WHERE key = ?", [key])
         self.db.execute("DELETE FROM rates WHERE key = ?", [key])
         self.db.execute("DELETE FROM lookups WHERE key = ?", [key])
+
+    def wipe(self) -> None:
+        """Copy the WAL into the database and empty it, so deleted rows survive nowhere."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- guards ---
     def first_delivery(self, key: str, now: float | None = None) -> bool:

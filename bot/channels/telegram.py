@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot import logs
 from bot.channels.telegram_http import AiohttpRequest
 from bot.core import Bot, Outcome
 from bot.messages import Incoming, Reply
@@ -36,6 +37,10 @@ from bot.store import StoreBusy
 # Replies go out through `do_api_request`, which returns the raw answer instead of a parsed
 # Message (parsing cost more than sending); the library warns that sendMessage exists.
 warnings.filterwarnings("ignore", message="Please use 'Bot.sendMessage'", category=PTBUserWarning)
+
+# python-telegram-bot logs each call's parameters (user ids, reply texts) at DEBUG: never that.
+for _name in ("telegram.Bot", "telegram.ext.ExtBot"):
+    logs.quiet(_name, logging.INFO)
 
 CHANNEL = "telegram"
 MAX_MESSAGE = 4096
@@ -111,8 +116,8 @@ class TelegramChannel:
         assert update.effective_user is not None
         verified = {key: _text(value) or None for key, value in verified.items()}
         return Incoming(CHANNEL, _text(str(update.effective_user.id)), _text(text),
-                        choice=_text(choice) or None, message_id=str(update.update_id), can_share_contact=True, has_buttons=True,
-                        **verified)
+                        choice=_text(choice) or None, message_id=str(update.update_id),
+                        can_share_contact=True, has_buttons=True, **verified)
 
     async def _answer(self, update: Update, incoming: Incoming) -> None:
         try:
