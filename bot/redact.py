@@ -66,11 +66,22 @@ def find_sensitive(text: str) -> str | None:
     return None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def redact(text: str) -> str:
-    """Mask emails, links, CNICs, phone numbers and any run of four or more digits."""
-    text = text.translate(DIGITS)
+    """Mask emails, links, CNICs, phone numbers and any run of four or more digits. Lone
+    surrogates (a JSON "\\ud800" escape decodes to one) become U+FFFD: the result is stored,
+    and SQLite refuses text that is not valid UTF-8."""
+    text = _SURROGATE.sub("\ufffd", text.translate(DIGITS))
     text = EMAIL.sub("<email>", text)
     text = URL.sub("<link>", text)
     text = CNIC.sub("<cnic>", text)
     text = PHONE.sub("<phone>", text)
     return LONGDIGITS.sub("<number>", text)
+
+
+def mask_secrets(text: str) -> str:
+    """`redact`, and passwords given with their word masked too: for text the bot shows back
+    (a quoted scam), which is held until delivered and must carry nothing of the person's."""
+    return redact(PASSWORD.sub("<password>", text))
