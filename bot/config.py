@@ -33,6 +33,7 @@ class Settings:
     breach_pepper: bytes = b""
     lookups_per_day: int = 5
     retention: Retention = Retention()
+    state_url: str = ""  # BOT_STATE_URL: redis://... to share state between workers; empty: SQLite
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -60,6 +61,7 @@ class Settings:
                 seen=DAY * int(env.get("BOT_KEEP_SEEN_DAYS") or 2),
                 misses=DAY * int(env.get("BOT_KEEP_MISSES_DAYS") or 90),
             ),
+            state_url=env.get("BOT_STATE_URL", ""),
         )
 
 
