@@ -226,7 +226,8 @@ class RedisStore:
         now = int(now or time.time())
         name = self._k("k", fingerprint)
         pipe = self.r.pipeline(transaction=True)
-        pipe.zremrangebyscore(name, "-inf", f"({time.time() - SCAM_WINDOW}")  # past retention
+        # Checks past the window go (those a later check could not count either).
+        pipe.zremrangebyscore(name, "-inf", f"({min(now, time.time()) - SCAM_WINDOW}")
         pipe.zadd(name, {checker: now})
         pipe.zcount(name, now - SCAM_WINDOW, "+inf")
         pipe.expire(name, SCAM_WINDOW)
