@@ -59,7 +59,7 @@ from bot.store import DAY, Retention, UserState, _day
 RATE_KEEP = 3600  # seconds a rate counter outlives its last message (SQLite's purge: an hour)
 SCAM_WINDOW = 7 * DAY  # scam checks count for a week
 KEEP = Retention()  # the default retention
-CLAIM_SECONDS = 60  # longer than a message can take (HIBP's timeout is 6 s, one retry)
+CLAIM_SECONDS = 60  # longer than a message can take (a slow HIBP: 6 s timeout, one wait of 5 s)
 
 # KEYS[1] the rate key; ARGV: window, delta (+1 a hit, -1 taking one back), seconds to keep.
 # A new window starts again at 1, as SQLite's upsert does.
