@@ -108,6 +108,8 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     elapsed: float = 0.0
     exhausted: bool = False  # the prepared requests ran out before the time did
+    bytes_in: int = 0  # request bytes sent, and answer bytes received, of the answered ones
+    bytes_out: int = 0
 
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -137,6 +139,8 @@ async def one_client(port: int, requests: list[bytes], cursor: list[int], deadli
             if head.startswith(b"HTTP/1.1 200") and b"<Message>" in body:
                 tally.ok += 1
                 tally.latencies.append(loop.time() - began)
+                tally.bytes_in += len(raw)
+                tally.bytes_out += len(head) + length
             else:
                 tally.bad += 1
     except (TimeoutError, OSError, asyncio.IncompleteReadError, IndexError, ValueError):
@@ -251,6 +255,14 @@ class Server:
                 process.wait(10)
 
 
+def _rss(pid: int) -> int:
+    try:
+        line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+    return int(line.split()[1]) * 1024
+
+
 def _is_worker(pid: int) -> bool:
     try:
         return b"multiprocessing.resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -276,6 +288,7 @@ class Result:
     redis_cpu: float
     client_cpu: float
     sent: int  # requests sent in all, warm-up included
+    rss: list[int]  # resident memory of each worker at the end, bytes
 
     @property
     def rate(self) -> float:
@@ -307,8 +320,10 @@ def run_config(config: Config, requests: list[bytes], args: argparse.Namespace, 
         redis_before, client_before = cpu_seconds(redis_pid) if redis_pid else 0.0, time.process_time()
         tally = asyncio.run(closed_loop(server.ports, requests, cursor, args.clients, args.seconds))
         worker_cpu = [cpu_seconds(p) - b for p, b in zip(pids, before, strict=True)]
+        rss = [_rss(p) for p in pids]
         redis_cpu = (cpu_seconds(redis_pid) - redis_before) if redis_pid and config.redis_url else 0.0
-        return Result(config, tally, worker_cpu, redis_cpu, time.process_time() - client_before, cursor[0])
+        client_cpu = time.process_time() - client_before
+        return Result(config, tally, worker_cpu, redis_cpu, client_cpu, cursor[0], rss)
     finally:
         server.stop()
 
@@ -367,6 +382,11 @@ def report(results: list[Result], args: argparse.Namespace, load_before: float) 
               f"{t.pct(0.99):>8.1f}{busy[0]:>9.0f}{busy[1]:>7.0f}{busy[2]:>8.0f}{r.cpu_ms_per_message:>11.2f}"
               f"  {r.spread}"
               + ("  (requests ran out)" if t.exhausted else ""))
+    r = results[-1]
+    if r.tally.ok:
+        print(f"\nper answered message: {r.tally.bytes_in / r.tally.ok:.0f} bytes in, "
+              f"{r.tally.bytes_out / r.tally.ok:.0f} bytes out (HTTP, headers included); each worker's "
+              f"resident memory: {statistics.mean(r.rss) / 1e6:.0f} MB")
     print("\nmsg/s: answered messages a second; vs 1: against one worker on Redis; workers%, redis%, "
           "client%: CPU over the phase (100 = one core); cpu ms/msg: workers and Redis together.")
     print("\nGoals")
