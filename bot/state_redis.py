@@ -34,9 +34,11 @@ What `transaction()` guarantees (the core wraps each message in one):
   before it writes, so this never shows. Two messages of the same person handled at the same
   instant by two workers both read the same state and the last commit wins (with SQLite the
   second waits); the per-day lookup limit can then be passed by one.
-- If Redis fails during EXEC the message may be answered again on re-delivery (the claim is
-  released), never half applied; a command the client retries after a lost connection may
-  count twice (rates, counts), never lose a message (`SET NX GET` knows its own claim).
+- If the connection fails during EXEC, either Redis applied it all (the seen-id holds "1",
+  not the claim's token, so releasing the claim leaves it: a re-delivery is a duplicate) or
+  nothing (the claim is released: a re-delivery is answered); never half. A command the
+  client retries after a lost connection may count twice (rates, counts), never lose a
+  message (`SET NX GET` knows its own claim).
   Durability is Redis's: run it with AOF (appendfsync everysec) if losing a second of state
   in a Redis crash matters. Needs Redis 7 or later (`SET NX GET`).
 
