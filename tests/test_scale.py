@@ -142,3 +142,27 @@ def test_what_one_worker_offered_the_other_picks(workers):
     assert "Reply with a number: 1, 2 or 3" in offered
     (picked,) = post(b, "1", "SMpick2", sender)
     assert "0800-55055" in picked  # option 1, kept in Redis, was complaining to PTA
+
+
+def redis_dump(r) -> bytes:  # noqa: ANN001
+    """Every key and every value in Redis, as bytes."""
+    read = {
+        b"string": lambda key: r.get(key) or b"",
+        b"hash": lambda key: b"".join(k + v for k, v in r.hgetall(key).items()),
+        b"list": lambda key: b"".join(r.lrange(key, 0, -1)),
+        b"set": lambda key: b"".join(r.smembers(key)),
+        b"zset": lambda key: b"".join(r.zrange(key, 0, -1)),
+    }
+    return b"".join(key + read[r.type(key)](key) for key in r.scan_iter(count=1000))
+
+
+def test_redis_holds_no_phone_number_nor_message_text(workers, redis_url):
+    import redis
+
+    a, _ = workers
+    assert post(a, "mera whatsapp hack ho gaya hai", "SMpriv1", "+923007654321")
+    r = redis.Redis.from_url(redis_url)
+    dump = redis_dump(r)
+    r.close()
+    assert b"mehfooz:u:" in dump and b"mehfooz:s:" in dump  # the state is there, hashed
+    assert b"7654321" not in dump and b"SMpriv1" not in dump and b"hack ho gaya" not in dump
