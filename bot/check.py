@@ -7,16 +7,22 @@ from collections import defaultdict
 from pathlib import Path
 
 from bot import actions
-from bot.content import OUT_OF_SCOPE, Content, ContentError, load_content
+from bot.content import FACT_REF, OUT_OF_SCOPE, Content, ContentError, Fact, Intent, load_content
 from bot.matcher import Matcher
+from bot.normalise import LANGS
 from bot.scam import ScamRules
 
 FACT_MAX_AGE = dt.timedelta(days=180)
 REVIEW_MAX_AGE = dt.timedelta(days=365)
+THIN_SHARE = 0.5  # a language with fewer examples than this share of the richest one is thin
 
 
-def check(directory: Path) -> tuple[list[str], list[str]]:
-    """Problems (the content must not ship) and warnings (it should be looked at)."""
+def check(directory: Path, today: dt.date | None = None) -> tuple[list[str], list[str]]:
+    """Problems (the content must not ship) and warnings (it should be looked at).
+
+    A language missing from an intent (examples, answer or title) is a problem: the bot
+    would have nothing to say in it. Old facts, old reviews and thin or unequal
+    translations are warnings."""
     content = load_content(directory, strict=False)
     problems = list(_load_problems(directory))
     problems += _action_problems(content)
@@ -25,7 +31,8 @@ def check(directory: Path) -> tuple[list[str], list[str]]:
     problems += _scam_rule_problems(directory)
     if not problems:  # matching half-loaded content would only repeat the problems above
         problems += _match_problems(content)
-    return problems, _staleness_warnings(content, dt.date.today())
+    warnings = _staleness_warnings(content, today or dt.date.today()) + _translation_warnings(content)
+    return problems, warnings
 
 
 def _load_problems(directory: Path) -> list[str]:
@@ -94,15 +101,49 @@ def _match_problems(content: Content) -> list[str]:
     return problems
 
 
+def stale_facts(content: Content, today: dt.date) -> list[Fact]:
+    """Facts last checked more than 180 days before `today`, oldest first."""
+    return sorted((f for f in content.facts.values() if today - f.checked > FACT_MAX_AGE),
+                  key=lambda f: (f.checked, f.key))
+
+
+def stale_intents(content: Content, today: dt.date) -> list[Intent]:
+    """Intents never reviewed, or last reviewed more than a year before `today`."""
+    return sorted(
+        (i for i in content.intents.values() if i.reviewed is None or today - i.reviewed > REVIEW_MAX_AGE),
+        key=lambda i: (i.reviewed or dt.date.min, i.id),
+    )
+
+
 def _staleness_warnings(content: Content, today: dt.date) -> list[str]:
     warnings = [
-        f"facts.yaml: {f.key} was last checked {f.checked} (over 180 days ago)"
-        for f in content.facts.values()
-        if today - f.checked > FACT_MAX_AGE
+        f"facts.yaml: {f.key} was last checked {f.checked} (over 180 days ago): check it at {f.source}"
+        for f in stale_facts(content, today)
     ]
     warnings += [
-        f"{i.path}: last reviewed {i.reviewed or 'never'} (over a year ago)"
-        for i in content.intents.values()
-        if i.reviewed is None or today - i.reviewed > REVIEW_MAX_AGE
+        f"{i.path}: last reviewed {i.reviewed} (over a year ago)" if i.reviewed
+        else f"{i.path}: no 'reviewed: YYYY-MM-DD' date: review it and add one"
+        for i in stale_intents(content, today)
     ]
+    return warnings
+
+
+def _translation_warnings(content: Content) -> list[str]:
+    """Translations that exist but fall short: few examples next to another language, or an
+    answer that leaves out a fact (a number, a short code) the other languages give."""
+    warnings = []
+    for intent in content.intents.values():
+        sizes = {lang: len(intent.examples.get(lang, [])) for lang in LANGS}
+        richest = max(sizes, key=sizes.get)
+        warnings += [
+            f"{intent.path}: only {n} example(s) in '{lang}' against {sizes[richest]} in '{richest}'"
+            for lang, n in sizes.items()
+            if 0 < n < sizes[richest] * THIN_SHARE
+        ]
+        refs = {lang: set(FACT_REF.findall(intent.answer[lang])) for lang in LANGS if lang in intent.answer}
+        every = set().union(*refs.values()) if refs else set()
+        for lang, keys in refs.items():
+            if every - keys:
+                left_out = ", ".join(f"{{{key}}}" for key in sorted(every - keys))
+                warnings.append(f"{intent.path}: the '{lang}' answer leaves out {left_out}")
     return warnings

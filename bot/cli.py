@@ -79,10 +79,10 @@ def cmd_telegram(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from bot.store import Store
+    from bot.state import open_store
 
     settings = Settings.from_env()
-    store = Store(settings.db_path)
+    store = open_store(settings)
     removed = store.purge(settings.retention)
     store.close()
     print(json.dumps({"removed": removed}))

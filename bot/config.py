@@ -35,6 +35,7 @@ class Settings:
     retention: Retention = Retention()
     watch_content: bool = True  # reload intents/ when its files change
     admin_token: str = ""
+    state_url: str = ""  # BOT_STATE_URL: redis://... to share state between workers; empty: SQLite
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -64,6 +65,7 @@ class Settings:
                 seen=DAY * int(env.get("BOT_KEEP_SEEN_DAYS") or 2),
                 misses=DAY * int(env.get("BOT_KEEP_MISSES_DAYS") or 90),
             ),
+            state_url=env.get("BOT_STATE_URL", ""),
         )
 
 

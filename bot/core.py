@@ -17,6 +17,9 @@ from bot.scam import ScamRules
 from bot.store import Retention, Store, UserState
 
 MAX_TEXT = 4096  # longer messages are cut before matching; no channel sends more
+# Held replies younger than this belong to a delivery still under way (a duplicate that came
+# at the same time, maybe to another worker): only older ones were left behind by a crash.
+REPLAY_AFTER = 1.0
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class Bot:
         delivery = user_key(self.secret, msg.channel, f"message:{msg.message_id}") if msg.message_id else None
         with self.store.transaction():
             if delivery and not self.store.first_delivery(delivery):
-                held = self.store.held_replies(delivery)
+                held = self.store.held_replies(delivery, time.time() - REPLAY_AFTER)
                 if held is None:
                     return Outcome([], "duplicate")
                 return Outcome(replies_from_json(held), "redelivered", delivery=delivery)
@@ -125,6 +128,11 @@ class Bot:
         """The channel sent the outcome's replies: forget them."""
         if outcome.delivery:
             self.store.delivered(outcome.delivery)
+
+    def undelivered(self, outcome: Outcome) -> None:
+        """The channel could not send the replies: a re-delivery may have them at once."""
+        if outcome.delivery:
+            self.store.hold_replies(outcome.delivery, replies_to_json(outcome.replies), now=1.0)
 
     def _language(self, state: UserState, text: str, normalised: str) -> str:
         if state.pinned and state.lang:

@@ -8,12 +8,13 @@ from bot.content import load_content
 from bot.core import Bot, Limits
 from bot.hibp import HibpClient
 from bot.lookup import BreachLookup, LookupLimits
+from bot.state import open_store
 from bot.store import Store
 
 
 def build_bot(settings: Settings | None = None) -> Bot:
     settings = settings or Settings.from_env()
-    store = Store(settings.db_path)
+    store = open_store(settings)  # SQLite, or Redis when BOT_STATE_URL says so
     return Bot(
         load_content(settings.content_dir), store, settings.secret,
         Limits(per_minute=settings.rate_per_minute), build_lookup(settings, store), settings.retention,

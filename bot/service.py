@@ -24,6 +24,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
+from bot.admin import admin_routes
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
@@ -178,6 +179,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/whatsapp", partial(guarded, "whatsapp", handler=whatsapp_message), methods=["POST"]),
         Route("/healthz", healthz),
         Route("/metrics", metrics_page),
+        # read-only; a function, so that the page follows a content reload
+        *admin_routes(core.store, lambda: core.content, settings.admin_token),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.core, app.state.metrics, app.state.reloader = core, metrics, reloader

@@ -80,7 +80,7 @@ class Store:
         db["misses"].create(
             {"id": int, "at": int, "lang": str, "text": str}, pk="id", if_not_exists=True
         )
-        db["outbox"].create({"key": str, "at": int, "replies": str}, pk="key", if_not_exists=True)
+        db["outbox"].create({"key": str, "at": float, "replies": str}, pk="key", if_not_exists=True)
         db["feedback"].create(
             {"day": str, "intent": str, "lang": str, "up": int, "down": int},
             pk=("day", "intent", "lang"), if_not_exists=True,
@@ -164,10 +164,14 @@ class Store:
         """Keep a message's replies (JSON) until the channel says they went out, so that a
         re-delivery after a crash gets them again instead of nothing."""
         self.db.execute("INSERT OR REPLACE INTO outbox (key, at, replies) VALUES (?, ?, ?)",
-                        [key, int(now or time.time()), replies])
+                        [key, now or time.time(), replies])
 
-    def held_replies(self, key: str) -> str | None:
-        row = self.db.execute("SELECT replies FROM outbox WHERE key = ?", [key]).fetchone()
+    def held_replies(self, key: str, held_since: float) -> str | None:
+        """The replies held for a message since `held_since` or earlier (a younger hold is
+        a delivery still under way, not one a crash left behind)."""
+        row = self.db.execute(
+            "SELECT replies FROM outbox WHERE key = ? AND at <= ?", [key, held_since]
+        ).fetchone()
         return None if row is None else row[0]
 
     def delivered(self, key: str) -> None:

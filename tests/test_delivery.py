@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
-from bot.core import Bot
+from bot.core import REPLAY_AFTER, Bot
 from bot.messages import Incoming
 from bot.testing.fake_telegram import text_update
 from tests.test_channels import post_update, service, telegram_api, whatsapp  # noqa: F401 - fixtures
@@ -16,6 +17,9 @@ def test_undelivered_replies_come_again_once(bot: Bot):
     message = Incoming("whatsapp", "whatsapp:+923001234567", "hi", message_id="SM-held")
     first = bot.handle(message)
     assert first.status == "answered" and first.delivery
+    # At the same moment, the first delivery may still be under way (another worker): nothing.
+    assert bot.handle(message).status == "duplicate"
+    time.sleep(REPLAY_AFTER + 0.05)
     again = bot.handle(message)  # the response never reached the channel: it asks again
     assert again.status == "redelivered" and again.replies == first.replies
     bot.delivered(again)

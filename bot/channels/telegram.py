@@ -132,7 +132,11 @@ class TelegramChannel:
             self.results[update.update_id] = (outcome, False)
         chat = update.effective_chat
         if chat is not None:
-            await self._send(update, outcome)
+            try:
+                await self._send(update, outcome)
+            except Exception:
+                self.core.undelivered(outcome)
+                raise
         self.core.delivered(outcome)
         if not self.polling:
             self.results[update.update_id] = (outcome, True)

@@ -1,0 +1,149 @@
+"""What people asked that the bot did not understand, grouped so that one new intent or
+example covers a whole group (`python -m bot intents misses`, the admin page).
+
+Misses are stored redacted (bot.redact). Grouping is greedy over the normalised texts, most
+frequent first: a text joins the group whose first text it is most alike, if alike enough,
+else starts a group. Likeness blends rapidfuzz's token_set_ratio (shared words line up) with
+token_sort_ratio (the whole texts are alike), so that a short frequent miss ("help") does not
+swallow every longer message that happens to contain its words."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from bot.content import Content
+from bot.matcher import Matcher, build_normaliser
+from bot.store import DAY, Store
+
+CUTOFF = 72.0  # likeness (0-100) a text needs to join a group
+SET_WEIGHT = 0.5  # weight of token_set_ratio; token_sort_ratio has the rest
+EXAMPLES = 3  # texts shown per group besides the representative
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+@dataclass
+class MissGroup:
+    """Misses alike enough that one intent or example would cover them all."""
+
+    representative: str  # the most frequent redacted text of the group
+    count: int
+    examples: list[str]  # other texts of the group, most frequent first
+    langs: dict[str, int]
+    first_seen: int
+    last_seen: int
+    answered_by: str | None = None  # the intent the current content gives the representative
+    asks: tuple[str, ...] = ()  # or the two intents the bot would now ask between
+
+    @property
+    def covered(self) -> bool:
+        """The current content no longer falls back on this group."""
+        return bool(self.answered_by or self.asks)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "asks": list(self.asks), "covered": self.covered}
+
+
+@dataclass
+class _Draft:
+    key: str  # normalised text of the group's first member
+    texts: Counter = field(default_factory=Counter)
+    langs: Counter = field(default_factory=Counter)
+    times: list[int] = field(default_factory=list)
+
+
+def group_misses(
+    rows: Iterable[tuple[int, str, str]], normalise: Callable[[str], str], cutoff: float = CUTOFF,
+    examples: int = EXAMPLES,
+) -> list[MissGroup]:
+    """Group (time, lang, redacted text) rows; the largest groups first."""
+    by_key: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    for at, lang, text in rows:
+        by_key[normalise(text)].append((at, lang, text))
+    # Most frequent first, so that each group is led by its most common wording.
+    keys = sorted(by_key, key=lambda k: (-len(by_key[k]), k))
+    drafts: list[_Draft] = []
+    for key in keys:
+        draft = _closest(key, drafts, cutoff)
+        if draft is None:
+            draft = _Draft(key)
+            drafts.append(draft)
+        for at, lang, text in by_key[key]:
+            draft.texts[text] += 1
+            draft.langs[lang] += 1
+            draft.times.append(at)
+    groups = [_finish(d, examples) for d in drafts]
+    return sorted(groups, key=lambda g: (-g.count, g.representative))
+
+
+def _closest(key: str, drafts: list[_Draft], cutoff: float) -> _Draft | None:
+    """The group whose leading text is most alike `key`, if at least `cutoff`."""
+    if not key or not drafts:
+        return None  # a text with no words (emoji only) only groups with its exact equals
+    leaders = [d.key for d in drafts]
+    by_set = process.cdist([key], leaders, scorer=fuzz.token_set_ratio, dtype=np.float32, workers=1)[0]
+    by_sort = process.cdist([key], leaders, scorer=fuzz.token_sort_ratio, dtype=np.float32, workers=1)[0]
+    likeness = SET_WEIGHT * by_set + (1 - SET_WEIGHT) * by_sort
+    best = int(np.argmax(likeness))
+    return drafts[best] if likeness[best] >= cutoff and leaders[best] else None
+
+
+def _finish(draft: _Draft, examples: int) -> MissGroup:
+    ranked = [text for text, _ in sorted(draft.texts.items(), key=lambda item: (-item[1], item[0]))]
+    return MissGroup(
+        representative=ranked[0],
+        count=sum(draft.texts.values()),
+        examples=ranked[1:1 + examples],
+        langs=dict(draft.langs.most_common()),
+        first_seen=min(draft.times),
+        last_seen=max(draft.times),
+    )
+
+
+def mark_covered(groups: list[MissGroup], matcher: Matcher) -> list[MissGroup]:
+    """Say, for each group, what the current content now does with its representative."""
+    for group in groups:
+        match = matcher.match(group.representative)
+        group.answered_by, group.asks = match.intent, tuple(match.candidates)
+    return groups
+
+
+def miss_report(
+    store: Store, content: Content, days: int = 30, now: float | None = None, matcher: Matcher | None = None,
+) -> list[MissGroup]:
+    """The groups of misses of the last `days` days, each marked with what the current content
+    now does with it (`covered`: it no longer falls back)."""
+    since = (now or time.time()) - days * DAY
+    normaliser = matcher.normaliser if matcher else build_normaliser(content)
+    groups = group_misses(store.recent_misses(since), normaliser.normalise)
+    return mark_covered(groups, matcher or Matcher(content, normaliser))
+
+
+def format_misses(groups: list[MissGroup], days: int, show_covered: bool) -> str:
+    """The report for a terminal: one block per group, largest first."""
+    shown = groups if show_covered else [g for g in groups if not g.covered]
+    total = sum(g.count for g in shown)
+    lines = [f"Not understood in the last {days} day(s): {total} message(s) in {len(shown)} group(s)."]
+    hidden = len(groups) - len(shown)
+    if hidden:
+        lines.append(f"{hidden} group(s) that the current content now answers are hidden (--all shows them).")
+    for group in shown:
+        langs = ", ".join(f"{lang} {n}" for lang, n in group.langs.items())
+        lines.append(f"{group.count:>6}  {_printable(group.representative)}    [{langs}]")
+        if group.covered:
+            lines.append(f"        now: {group.answered_by or 'asks ' + ' or '.join(group.asks)}")
+        if group.examples:
+            lines.append("        also: " + " | ".join(map(_printable, group.examples)))
+    return "\n".join(lines)
+
+
+def _printable(text: str) -> str:
+    """User text made safe for a terminal: no control characters (escape sequences, line
+    breaks) and no bidirectional overrides."""
+    return "".join(" " if unicodedata.category(c) == "Cc" or c in _BIDI else c for c in text)
