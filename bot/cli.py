@@ -183,11 +183,11 @@ def cmd_intents_new(args: argparse.Namespace) -> int:
 def cmd_intents_misses(args: argparse.Namespace) -> int:
     from bot.content import load_content
     from bot.misses import format_misses, miss_report
-    from bot.store import Store
+    from bot.state import open_store
 
     settings = Settings.from_env()
     content = load_content(settings.content_dir)
-    store = Store(settings.db_path)
+    store = open_store(settings)
     try:
         groups = miss_report(store, content, args.days)
     finally:
@@ -202,10 +202,10 @@ def cmd_intents_misses(args: argparse.Namespace) -> int:
 
 
 def cmd_intents_stats(args: argparse.Namespace) -> int:
+    from bot.state import open_store
     from bot.stats import format_stats, stats
-    from bot.store import Store
 
-    store = Store(Settings.from_env().db_path)
+    store = open_store(Settings.from_env())
     try:
         report = stats(store, args.days, args.by)
     finally:

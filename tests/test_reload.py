@@ -3,8 +3,12 @@ a broken one is reported and the running content stays."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -82,10 +86,31 @@ def ask_until(client: httpx.Client, text: str, expected: str, timeout: float = 2
         time.sleep(0.2)
 
 
-def test_a_new_intent_file_is_answered_without_a_restart(live, content_dir: Path):
+def cli(*args: str, db: Path, content_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ...` as a maintainer runs it, on the service's database and content."""
+    env = {**os.environ, "BOT_DB": str(db), "BOT_SECRET": "s", "BOT_INTENTS": str(content_dir)}
+    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+
+
+def missed(db: Path, content_dir: Path) -> list[str]:
+    done = cli("intents", "misses", "--json", db=db, content_dir=content_dir)
+    assert done.returncode == 0, done.stderr
+    return [group["representative"] for group in json.loads(done.stdout)["groups"]]
+
+
+def test_a_maintainer_adds_an_intent_and_the_running_bot_answers_it(live, content_dir: Path, tmp_path: Path):
+    """The README's path: a message falls back and shows in `intents misses`; a new intent
+    file passes `intents check`; the running service answers it without a restart; and the
+    message is gone from `intents misses`."""
+    db = tmp_path / "bot.db"
     assert "did not understand" in whatsapp(live, QUESTION, sid="SM-before").text
+    assert QUESTION in missed(db, content_dir)
     (content_dir / "parental_controls.yaml").write_text(NEW_INTENT, encoding="utf-8")
+    checked = cli("intents", "check", db=db, content_dir=content_dir)
+    assert checked.returncode == 0 and "OK" in checked.stdout, checked.stdout + checked.stderr
     assert "Family Link" in ask_until(live, QUESTION, "Family Link")
+    assert QUESTION not in missed(db, content_dir)
 
 
 def test_a_broken_file_leaves_the_running_content(live, content_dir: Path, caplog):
