@@ -370,7 +370,7 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def serve_mehfooz(port: int, db: str, telegram_url: str, profile: str) -> None:
+def serve_mehfooz(port: int, db: str, telegram_url: str, profile: str, inline: bool = False) -> None:
     from bot.config import Settings
     from bot.content import DEFAULT_DIR
     from bot.service import create_app
@@ -379,6 +379,7 @@ def serve_mehfooz(port: int, db: str, telegram_url: str, profile: str) -> None:
         db_path=Path(db), secret=b"bench-secret", content_dir=DEFAULT_DIR,
         telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url=telegram_url,
         twilio_account_sid="AC" + "0" * 32, twilio_auth_token=AUTH, public_url=PUBLIC_URL,
+        telegram_inline=inline,
     )
     run_uvicorn(create_app(settings), port, profile)
 
@@ -535,7 +536,8 @@ def report(targets: list[Target], args: argparse.Namespace, telegram: dict[str, 
     print(f"\nOpen loop: {args.rate:g} requests/s for {args.seconds:g} s per target "
           f"(latency from the scheduled send time). Closed loop: {args.clients} clients, "
           f"{args.rounds} rounds of {args.closed_seconds:g} s, median round quoted. Texts: "
-          f"{'each one unique (no cache helps)' if args.unique_texts else f'{len(TEXTS)} that repeat'}. "
+          f"{'each one unique (no cache helps)' if args.unique_texts else f'{len(TEXTS)} that repeat'}; "
+          f"Telegram replies {'in the webhook response' if args.telegram_inline else 'by sendMessage'}. "
           f"One uvicorn worker each, loopback, {os.cpu_count()} CPUs; load average at the start "
           f"{load_before:.1f}, at the end {os.getloadavg()[0]:.1f} (other work skews it all).\n")
     head = (f"{'target':<9}{'sent':>7}{'ok':>7}{'non-2xx':>8}{'errors':>7}{'rate/s':>8}{'p50 ms':>9}"
@@ -609,6 +611,8 @@ def main() -> int:
                         help="open loop: most requests on the wire at once (128)")
     parser.add_argument("--timeout", type=float, default=10,
                         help="seconds before a request counts as an error (10)")
+    parser.add_argument("--telegram-inline", action="store_true",
+                        help="TELEGRAM_INLINE_REPLIES: answer Telegram in the webhook's response")
     parser.add_argument("--unique-texts", action="store_true",
                         help="make every text unique (no message repeats: the matcher's cache never helps)")
     parser.add_argument("--profile", metavar="FILE", default="",
@@ -619,7 +623,7 @@ def main() -> int:
     parser.add_argument("--telegram-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve == "mehfooz":
-        serve_mehfooz(args.port, args.db, args.telegram_url, args.profile)
+        serve_mehfooz(args.port, args.db, args.telegram_url, args.profile, args.telegram_inline)
         return 0
     if args.serve == "ceiling":
         serve_ceiling(args.port, "")
@@ -646,7 +650,8 @@ def main() -> int:
             ours_port, ceiling_port = free_port(), free_port()
             profile = str(Path(args.profile).resolve()) if args.profile else ""
             ours = Child(["--serve", "mehfooz", "--port", str(ours_port), "--db", str(folder / "bot.db"),
-                          "--telegram-url", telegram_url, "--profile", profile], folder / "service.log")
+                          "--telegram-url", telegram_url, "--profile", profile,
+                          *(["--telegram-inline"] if args.telegram_inline else [])], folder / "service.log")
             children.append(ours)
             ceiling = Child(["--serve", "ceiling", "--port", str(ceiling_port)], folder / "ceiling.log")
             children.append(ceiling)

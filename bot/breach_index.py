@@ -28,6 +28,9 @@ import sqlite_utils
 HASH_BYTES = 16
 BATCH = 20_000_000  # identifiers hashed, sorted and inserted together (320 MB)
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+# No email is longer (RFC 5321) nor any phone number, however written; _EMAIL takes time
+# quadratic in the length of a long line with many dots, so longer fields are not tried.
+MAX_IDENTIFIER = 254
 _PHONE_JUNK = re.compile(r"[\s\-().]")
 _DIGIT = re.compile(r"\d")
 # The usual shapes of a Pakistani mobile number: 03001234567, 3001234567, 923001234567,
@@ -38,6 +41,8 @@ _PK_MOBILE = re.compile(r"^(?:\+92|0092|92|0)?(3\d{9})$")
 def normalise_identifier(raw: str) -> str | None:
     """E.164 for a phone number, lowercase for an email; None when it is neither."""
     text = raw.strip().strip("\"'")
+    if len(text) > MAX_IDENTIFIER:
+        return None
     if "@" in text:
         email = text.lower()
         return email if _EMAIL.match(email) else None
@@ -234,7 +239,10 @@ def _breach(row: tuple[Any, ...]) -> Breach:
 def _fields(line: str) -> list[str]:
     """The fields of a CSV line: comma, semicolon or tab separated, quotes allowed."""
     if '"' in line:
-        return next(csv.reader(io.StringIO(line), delimiter=_delimiter(line)), [])
+        try:
+            return next(csv.reader(io.StringIO(line), delimiter=_delimiter(line)), [])
+        except csv.Error:  # e.g. a quoted field over csv's 128 KiB limit: split it plainly
+            pass
     return _FIELD_SEP.split(line)
 
 

@@ -24,6 +24,7 @@ class Settings:
     telegram_token: str = ""
     telegram_secret: str = ""
     telegram_api_url: str = "https://api.telegram.org"
+    telegram_inline: bool = False  # answer in the webhook's response when a reply is one message
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     public_url: str = ""
@@ -50,6 +51,7 @@ class Settings:
             telegram_token=env.get("TELEGRAM_BOT_TOKEN", ""),
             telegram_secret=env.get("TELEGRAM_WEBHOOK_SECRET", ""),
             telegram_api_url=(env.get("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/"),
+            telegram_inline=env.get("TELEGRAM_INLINE_REPLIES", "") in {"1", "true", "yes"},
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
             public_url=env.get("PUBLIC_URL", "").rstrip("/"),

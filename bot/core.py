@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 
@@ -93,6 +94,7 @@ class Bot:
         """Guards, then the answer. Everything the message changes commits at once, with its
         replies held in an outbox until the channel confirms delivery: a crash leaves no
         half-handled message, and a re-delivery gets the replies once, never twice."""
+        msg = _valid_unicode(msg)
         key = user_key(self.secret, msg.channel, msg.user_id)
         delivery = user_key(self.secret, msg.channel, f"message:{msg.message_id}") if msg.message_id else None
         with self.store.transaction():
@@ -170,7 +172,7 @@ class Bot:
     def _picked_option(self, turn: Turn) -> list[Reply] | None:
         """A bare number picks one of the options offered last ("1", "۲")."""
         number = turn.text.strip().translate(DIGITS)
-        if not number.isdigit() or not turn.state.options:
+        if not number.isdecimal() or not turn.state.options:  # not isdigit: "²" is a digit
             return None
         index = int(number) - 1
         if 0 <= index < len(turn.state.options):
@@ -180,7 +182,8 @@ class Bot:
 
     def choose(self, turn: Turn, value: str) -> list[Reply]:
         """A picked option: an intent id, or an action's value such as 'lang:ur'."""
-        if value in self.content.intents:
+        intent = self.content.intents.get(value)
+        if intent and (intent.action or intent.answer):  # a button may carry any value
             return self.answer_intent(turn, value)
         replies = actions.choose(turn, value)
         return replies if replies is not None else self.fallback(turn)
@@ -230,3 +233,13 @@ class Bot:
             hint = self.content.text("options_hint", turn.lang, numbers=listed)
         return Reply(text, tuple(options), hint, turn.lang, turn.intent, meta)
 
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_unicode(msg: Incoming) -> Incoming:
+    """Lone surrogates (a JSON "\\ud800" escape decodes to one) cannot be hashed or stored:
+    they become U+FFFD in every text field."""
+    fields = {name: _SURROGATE.sub("\ufffd", value) for name, value in vars(msg).items()
+              if isinstance(value, str) and _SURROGATE.search(value)}
+    return replace(msg, **fields) if fields else msg

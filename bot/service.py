@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
@@ -28,6 +28,7 @@ from bot.admin import admin_routes
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
+from bot.core import Outcome
 from bot.logs import log_request
 from bot.metrics import Metrics
 from bot.reload import ContentReloader
@@ -66,7 +67,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     metrics = Metrics()
     reloader = ContentReloader(core, settings.content_dir)
     telegram = (
-        TelegramChannel(core, settings.telegram_token, settings.telegram_api_url, metrics)
+        TelegramChannel(core, settings.telegram_token, settings.telegram_api_url, metrics,
+                        inline=settings.telegram_inline)
         if settings.telegram_token and settings.telegram_secret else None
     )
     whatsapp = (
@@ -111,11 +113,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
             telegram.busy.discard(update.update_id)
             raise StoreBusy("database is locked")
         result = telegram.results.pop(update.update_id, None)
-        if result is not None:
-            request.state.outcome, sent = result
-            if not sent:  # the Bot API did not take the reply: ask Telegram to deliver again
-                raise Refused(503, "undelivered")
-        return Response(status_code=200)
+        inline = telegram.inline_replies.pop(update.update_id, None)
+        if result is None:
+            return Response(status_code=200)
+        outcome, sent = result
+        request.state.outcome = outcome
+        if not sent:  # the Bot API did not take the reply: ask Telegram to deliver again
+            raise Refused(503, "undelivered")
+        if inline is None:
+            return Response(status_code=200)
+        return JSONResponse(inline, background=BackgroundTask(forget_after, outcome))
+
+    async def forget_after(outcome: Outcome) -> None:
+        # Async, so that it runs on the loop right after the body is written, before any
+        # other request (a sync task would go to a thread and could race a re-delivery).
+        core.delivered(outcome)
 
     async def whatsapp_message(request: Request) -> Response:
         if whatsapp is None:
@@ -130,14 +142,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             raise Refused(400, "bad_form") from exc
         metrics.handled("whatsapp", outcome.status, outcome.intent)
         request.state.outcome = outcome
-
-        async def forget() -> None:
-            # Async, so that it runs on the loop right after the body is written, before any
-            # other request (a sync task would go to a thread and could race a re-delivery).
-            core.delivered(outcome)
-
         # The reply is delivered once the response is written; only then is it forgotten.
-        return Response(twiml, media_type="application/xml", background=BackgroundTask(forget))
+        return Response(twiml, media_type="application/xml", background=BackgroundTask(forget_after, outcome))
 
     async def healthz(request: Request) -> Response:
         try:
@@ -212,8 +218,12 @@ def _parse_update(body: bytes, telegram: TelegramChannel) -> Update:
         data = json.loads(body)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise ValueError("not an update")
-        return Update.de_json(data, telegram.app.bot)
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        update = Update.de_json(data, telegram.app.bot)
+        for who in (update.effective_user, update.effective_chat):
+            if who is not None and not isinstance(who.id, int):
+                raise ValueError("an id that is not a number")
+        return update
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError, OSError) as exc:
         raise Refused(400, "bad_update") from exc
 
 

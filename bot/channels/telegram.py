@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 
 class TelegramChannel:
     def __init__(self, core: Bot, token: str, api_url: str, metrics: Metrics | None = None,
-                 polling: bool = False):
+                 polling: bool = False, inline: bool = False):
         builder = (ApplicationBuilder().token(token).base_url(f"{api_url}/bot")
                    .request(AiohttpRequest(POOL_SIZE)).get_updates_request(AiohttpRequest(1)))
         if not polling:
@@ -71,6 +72,10 @@ class TelegramChannel:
         # (whether its replies went out decides between 200 and a 503 that asks for it again).
         self.results: dict[int, tuple[Outcome, bool]] = {}
         self.busy: set[int] = set()  # updates not handled because the database was locked
+        # Webhook mode with `inline`: a one-message reply goes back in the webhook's response
+        # (the Bot API runs a method given there), which saves a request to the Bot API.
+        self.inline = inline and not polling
+        self.inline_replies: dict[int, dict[str, Any]] = {}
         for command, value in COMMANDS.items():
             self.app.add_handler(CommandHandler(command, self._command(value)))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
@@ -128,9 +133,14 @@ class TelegramChannel:
             raise
         if self.metrics:
             self.metrics.handled(CHANNEL, outcome.status, outcome.intent)
+        chat = update.effective_chat
+        payload = self._inline(update, outcome) if self.inline else None
+        if payload is not None:  # delivered with the response: the route confirms it then
+            self.inline_replies[update.update_id] = payload
+            self.results[update.update_id] = (outcome, True)
+            return
         if not self.polling:
             self.results[update.update_id] = (outcome, False)
-        chat = update.effective_chat
         if chat is not None:
             try:
                 await self._send(update, outcome)
@@ -141,20 +151,36 @@ class TelegramChannel:
         if not self.polling:
             self.results[update.update_id] = (outcome, True)
 
+    def _inline(self, update: Update, outcome: Outcome) -> dict[str, Any] | None:
+        """The sendMessage call for the webhook's response, when the whole answer is one
+        message and nothing else must happen (no message to delete)."""
+        if update.effective_chat is None or len(outcome.replies) != 1:
+            return None
+        (reply,) = outcome.replies
+        text = _with_feedback(reply)
+        if reply.meta.get("sensitive") or len(text) > MAX_MESSAGE:
+            return None
+        markup = keyboard(reply)
+        return {"method": "sendMessage", "chat_id": update.effective_chat.id, "text": text,
+                **({"reply_markup": markup.to_dict()} if markup else {})}
+
     async def _send(self, update: Update, outcome: Outcome) -> None:
         assert update.effective_chat is not None
         chat = update.effective_chat
         for reply in outcome.replies:
             if reply.meta.get("sensitive") and update.effective_message:
                 await _try(update.effective_message.delete())
-            text = f"{reply.text}\n\n{reply.meta['feedback']}" if reply.meta.get("feedback") else reply.text
-            parts = split(text, MAX_MESSAGE)
+            parts = split(_with_feedback(reply), MAX_MESSAGE)
             for number, part in enumerate(parts, 1):
                 markup = keyboard(reply) if number == len(parts) else None
                 # The raw call: the library would parse the answer into a Message, which costs
                 # more than sending it, and nothing here reads it.
                 await self.app.bot.do_api_request("sendMessage", api_kwargs={
                     "chat_id": chat.id, "text": part, "reply_markup": markup})
+
+
+def _with_feedback(reply: Reply) -> str:
+    return f"{reply.text}\n\n{reply.meta['feedback']}" if reply.meta.get("feedback") else reply.text
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:

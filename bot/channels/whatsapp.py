@@ -5,6 +5,7 @@ the options offered last). The sender's own number is passed on as channel-verif
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from twilio.request_validator import RequestValidator
@@ -16,6 +17,9 @@ from bot.render import numbered, split
 
 CHANNEL = "whatsapp"
 MAX_MESSAGE = 1600
+# Characters XML 1.0 forbids; ElementTree writes them as they are, and Twilio refuses the
+# TwiML. They reach a reply when the scam check quotes a forwarded message back.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class BadForm(ValueError):
@@ -48,6 +52,6 @@ def twiml(outcome: Outcome) -> str:
     """Each reply as one or more <Message> elements of at most 1600 characters."""
     response = MessagingResponse()
     for reply in outcome.replies:
-        for part in split(numbered(reply), MAX_MESSAGE):
+        for part in split(_NOT_XML.sub("", numbered(reply)), MAX_MESSAGE):
             response.message(part)
     return str(response)
