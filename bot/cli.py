@@ -36,11 +36,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from bot import logs
-    from bot.service import create_app
 
     logs.setup()
-    # Our JSON request line replaces uvicorn's access log, which would also print client addresses.
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None, access_log=False)
+    # Each worker builds the app (with JSON logs) from the factory. Our JSON request line
+    # replaces uvicorn's access log, which would also print client addresses.
+    uvicorn.run("bot.service:logged_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_config=None, access_log=False)
     return 0
 
 
@@ -232,6 +233,9 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web service (Telegram and WhatsApp webhooks)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes (on one machine they can share the SQLite file; "
+                            "across machines they need BOT_STATE_URL: see docs/deploy.md)")
     serve.set_defaults(func=cmd_serve)
 
     telegram = sub.add_parser("telegram", help="Telegram long polling, or register the webhook")

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
+from bot import logs
 from bot.admin import admin_routes
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
@@ -59,6 +60,13 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
         if len(body) > limit:
             raise Refused(413, "too_large")
     return body
+
+
+def logged_app() -> Starlette:
+    """The app with JSON logs, from the environment: the factory `serve` gives uvicorn, which
+    calls it in each worker process."""
+    logs.setup()
+    return create_app()
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
