@@ -15,9 +15,10 @@ import hashlib
 import hmac
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
@@ -78,10 +79,8 @@ class Access:
         return hmac.compare_digest(signature.encode(), self._sign(int(expires)).encode()) and fresh
 
     def allowed(self, request: Request) -> bool:
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and given.strip():
-            return self.is_token(given.strip())
-        return self.valid_session(request.cookies.get(COOKIE, ""))
+        given = _bearer(request)
+        return self.is_token(given) if given else self.valid_session(request.cookies.get(COOKIE, ""))
 
     def throttled(self, now: float) -> bool:
         """Too many failed logins in the last minute (guessing): refuse the form for now."""
@@ -132,9 +131,11 @@ def _days(request: Request) -> int:
 
 
 # --- routes ---
-def admin_routes(store: Store, content: Content | Callable[[], Content], token: str) -> list[Route]:
+def admin_routes(store: Store, content: Content | Callable[[], Content], token: str,
+                 reload: Callable[[], Awaitable[Any]] | None = None) -> list[Route]:
     """The admin routes. `content` may be a function returning the content in use, so that
-    the page follows a reload."""
+    the page follows a reload; `reload`, when given, is what `POST /admin/reload` runs (the
+    content reloader: its result has `ok`, `problems` and `intents`)."""
     current = content if callable(content) else (lambda: content)
     access = Access(token) if token else None
     matchers = _Matchers()
@@ -203,12 +204,28 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
                                secure=_https(request))
         return response
 
+    async def reload_content(request: Request) -> Response:
+        """Reload `intents/` now, with the same checks; 409 and the problems if it is broken."""
+        if reload is None or access is None:
+            return PlainTextResponse("Not Found", status_code=404)
+        if not access.is_token(_bearer(request)):  # a token, not the cookie: no cross-site posts
+            return PlainTextResponse("bad token", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        result = await reload()
+        body = {"ok": result.ok, "problems": result.problems, "intents": result.intents}
+        return JSONResponse(body, status_code=200 if result.ok else 409, headers=HEADERS)
+
     return [
         Route("/admin", page, methods=["GET"]),
         Route("/admin/data.json", data, methods=["GET"]),
+        Route("/admin/reload", reload_content, methods=["POST"]),
         Route("/admin/login", login, methods=["GET", "POST"]),
         Route("/admin/logout", logout, methods=["POST"]),
     ]
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return given.strip() if scheme.lower() == "bearer" else ""
 
 
 def _https(request: Request) -> bool:

@@ -194,7 +194,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/metrics", metrics_page),
         # read-only; a function, so that the page follows a content reload
-        *admin_routes(core.store, lambda: core.content, settings.admin_token),
+        *admin_routes(core.store, lambda: core.content, settings.admin_token, reloader.reload),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.core, app.state.metrics, app.state.reloader = core, metrics, reloader

@@ -62,13 +62,22 @@ def content_dir(tmp_path: Path) -> Path:
     return folder
 
 
+ADMIN = "admin-token"
+
+
 @pytest.fixture
-def live(tmp_path: Path, content_dir: Path):
-    """The service with content from `content_dir`, watching it."""
+def watch() -> bool:
+    return True
+
+
+@pytest.fixture
+def live(tmp_path: Path, content_dir: Path, watch: bool):
+    """The service with content from `content_dir`, watching it (unless `watch` says not)."""
     from bot.testing.fake_telegram import FakeTelegram
 
     with FakeTelegram("123:test-token") as telegram_api:
-        settings = replace(make_settings(tmp_path, telegram_api, 0), content_dir=content_dir)
+        settings = replace(make_settings(tmp_path, telegram_api, 0), content_dir=content_dir,
+                           admin_token=ADMIN, watch_content=watch)
         app = create_app(settings)
         with serve_asgi(app) as url, httpx.Client(base_url=url, timeout=20) as client:
             client.app = app  # for the tests: the reloader and the core
@@ -124,6 +133,20 @@ def test_a_broken_file_leaves_the_running_content(live, content_dir: Path, caplo
     assert any("parental_controls" in problem for problem in record.fields["problems"])
     assert "marketing" in whatsapp(live, "how do i stop marketing calls", sid="SM-after").text.lower()
     assert "parental_controls" not in live.app.state.core.content.intents
+
+
+@pytest.mark.parametrize("watch", [False])
+def test_an_admin_request_reloads_and_reports_a_broken_file(live, content_dir: Path):
+    path = content_dir / "parental_controls.yaml"
+    path.write_text(NEW_INTENT.replace("examples:", "exampels:"), encoding="utf-8")
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    assert live.post("/admin/reload").status_code == 401
+    refused = live.post("/admin/reload", headers=auth)
+    assert refused.status_code == 409 and any("parental_controls" in p for p in refused.json()["problems"])
+    path.write_text(NEW_INTENT, encoding="utf-8")
+    done = live.post("/admin/reload", headers=auth)
+    assert done.status_code == 200 and done.json()["ok"] is True
+    assert "Family Link" in whatsapp(live, QUESTION, sid="SM-admin").text  # at once: nothing watched
 
 
 def test_settings_can_turn_watching_off():
