@@ -10,15 +10,17 @@ import unicodedata
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from bot.actions import CHOICES, PENDING, _is_one_of
+from bot.actions import CHOICES, INTERCEPTORS, PENDING, _is_one_of
 from bot.messages import Reply
 
 if TYPE_CHECKING:
     from bot.core import Turn
+    from bot.matcher import Match
 
 PENDING_PREFIX = "feedback"
 EVERY = 3  # text channels ask after every third answer
 THUMBS = {"👍": True, "👎": False}
+THANKS = "thanks"  # the intent a stray 👍 is taken for
 
 
 def ask(turn: Turn, intent_id: str, reply: Reply) -> Reply:
@@ -33,12 +35,18 @@ def ask(turn: Turn, intent_id: str, reply: Reply) -> Reply:
     return replace(reply, meta={**reply.meta, "feedback": turn.bot.content.text(key, turn.lang)})
 
 
+def _thumb(text: str) -> bool | None:
+    """True for a bare 👍, False for a bare 👎 (any skin tone), else None."""
+    bare = "".join(c for c in text if unicodedata.category(c) not in {"Sk", "Mn", "Cf"}
+                   and not 0x1F3FB <= ord(c) <= 0x1F3FF).strip()  # skin tones, selectors
+    return THUMBS.get(bare)
+
+
 def verdict(turn: Turn) -> bool | None:
     """True for 👍 (or "it helped"), False for 👎 (or "not helpful"), None for anything else."""
-    bare = "".join(c for c in turn.text if unicodedata.category(c) not in {"Sk", "Mn", "Cf"}
-                   and not 0x1F3FB <= ord(c) <= 0x1F3FF).strip()  # skin tones, selectors
-    if bare in THUMBS:
-        return THUMBS[bare]
+    thumb = _thumb(turn.text)
+    if thumb is not None:
+        return thumb
     content = turn.bot.content
     if _is_one_of(turn, content.words("feedback_up_words")):
         return True
@@ -72,5 +80,13 @@ def _button(turn: Turn, value: str) -> list[Reply] | None:
     return _record(turn, intent_id, value == "up")
 
 
+def _stray_thumbs_up(turn: Turn, match: Match) -> list[Reply] | None:
+    """A 👍 nobody asked for reads as thanks (the matcher sees no words in it)."""
+    if match.intent is None and _thumb(turn.text) is True and THANKS in turn.bot.content.intents:
+        return turn.bot.answer_intent(turn, THANKS)
+    return None
+
+
 PENDING[PENDING_PREFIX] = _pending
 CHOICES[PENDING_PREFIX] = _button
+INTERCEPTORS.append(_stray_thumbs_up)

@@ -65,3 +65,9 @@ def test_feedback_rows_hold_no_person(bot: Bot):
     columns = [row[1] for row in bot.store.db.execute("PRAGMA table_info(feedback)").fetchall()]
     assert columns == ["day", "intent", "lang", "up", "down"]
     assert [row[1:] for row in feedback(bot)] == [("password_help", "en", 0, 1)]
+
+
+def test_a_thumbs_up_nobody_asked_for_is_taken_as_thanks(bot: Bot):
+    (reply,) = bot.respond(Incoming("whatsapp", "u9", "👍🏻"))
+    assert reply.intent == "thanks"
+    assert feedback(bot) == []
