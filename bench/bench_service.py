@@ -463,11 +463,17 @@ def serve_fake_telegram() -> None:
 
             return KeepAlive
 
+    serve_until_stopped(BenchTelegram(TOKEN))
+
+
+def serve_until_stopped(fake: Any) -> None:
+    """Serve a fake (a `bot.testing` LocalServer) until SIGINT or SIGTERM; its URL is the
+    first line on stdout."""
     ThreadingHTTPServer.request_queue_size = 1024  # the stdlib's 5 drops bursts of connects
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with BenchTelegram(TOKEN) as fake:
+    with fake:
         ready_line(fake.url)
         stop.wait()
 

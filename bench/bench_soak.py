@@ -40,11 +40,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -59,7 +57,7 @@ from bench_service import (
     Connections,
     Req,
     cpu_seconds,
-    ready_line,
+    serve_until_stopped,
     spare_the_client_failed_imports,
 )
 from twilio.request_validator import RequestValidator
@@ -415,13 +413,7 @@ def serve_counting_telegram() -> None:
     """The counting Bot API server, until SIGINT or SIGTERM; its URL is the first stdout line."""
     from bot.testing.counting_telegram import CountingTelegram
 
-    ThreadingHTTPServer.request_queue_size = 1024  # the stdlib's 5 drops bursts of connects
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with CountingTelegram(TOKEN) as fake:
-        ready_line(fake.url)
-        stop.wait()
+    serve_until_stopped(CountingTelegram(TOKEN))
 
 
 def start_counting_telegram(log: Path) -> tuple[subprocess.Popen[bytes], str]:
