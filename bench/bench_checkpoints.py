@@ -1,0 +1,57 @@
+"""Where the service's rare slow messages come from: SQLite's automatic WAL checkpoints.
+
+    .venv/bin/python bench/bench_checkpoints.py [--messages 40000]
+
+Handles the same messages through the core on a fresh SQLite file twice, in one process: with
+SQLite's default automatic checkpoint (what the service runs), and with it turned off (the WAL
+then only grows: not a setting to run with, a control). Prints, for each, the time per message
+(p50, p99, max) and the messages slower than 15 ms. A checkpoint copies the WAL into the
+database and syncs it to disk; on a disk with slow syncs (this project's VM) that one commit
+waits tens to hundreds of milliseconds, and the event loop with it."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bot.content import load_content
+from bot.core import Bot
+from bot.messages import Incoming
+from bot.store import Store
+
+TEXTS = ["hi", "how do i stop marketing calls", "mera whatsapp hack ho gaya hai", "کیا میرا ڈیٹا لیک ہوا ہے"]
+SLOW = 0.015
+
+
+def run(messages: int, autocheckpoint: bool) -> list[float]:
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(Path(folder) / "bot.db")
+        if not autocheckpoint:
+            store.db.execute("PRAGMA wal_autocheckpoint=0")
+        bot = Bot(load_content(), store, b"bench")
+        times = []
+        for n in range(messages):
+            started = time.perf_counter()
+            bot.delivered(bot.handle(Incoming("whatsapp", f"u{n}", TEXTS[n % 4], message_id=f"SM{n}")))
+            times.append(time.perf_counter() - started)
+        store.close()
+        return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=40000)
+    args = parser.parse_args()
+    print(f"{'automatic checkpoint':<22}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'> 15 ms':>9}")
+    for on in (True, False):
+        times = sorted(run(args.messages, on))
+        slow = sum(t > SLOW for t in times)
+        print(f"{'on (as served)' if on else 'off (control)':<22}{statistics.median(times) * 1000:>8.2f}"
+              f"{times[int(len(times) * 0.99)] * 1000:>8.2f}{times[-1] * 1000:>8.1f}{slow:>9}")
+
+
+if __name__ == "__main__":
+    main()
