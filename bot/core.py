@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field, replace
 
@@ -13,7 +12,7 @@ from bot.lookup import BreachLookup
 from bot.matcher import Match, Matcher
 from bot.messages import Incoming, Option, Reply, replies_from_json, replies_to_json
 from bot.normalise import DIGITS
-from bot.redact import find_sensitive, redact
+from bot.redact import find_sensitive, redact, valid_unicode
 from bot.scam import ScamRules
 from bot.store import Retention, Store, UserState
 
@@ -21,6 +20,7 @@ MAX_TEXT = 4096  # longer messages are cut before matching; no channel sends mor
 # Held replies younger than this belong to a delivery still under way (a duplicate that came
 # at the same time, maybe to another worker): only older ones were left behind by a crash.
 REPLAY_AFTER = 1.0
+LONG_AGO = 1.0  # a hold time (the epoch's first second) any re-delivery may replay at once
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ class Bot:
     def undelivered(self, outcome: Outcome) -> None:
         """The channel could not send the replies: a re-delivery may have them at once."""
         if outcome.delivery:
-            self.store.hold_replies(outcome.delivery, replies_to_json(outcome.replies), now=1.0)
+            self.store.hold_replies(outcome.delivery, replies_to_json(outcome.replies), now=LONG_AGO)
 
     def _language(self, state: UserState, text: str, normalised: str) -> str:
         if state.pinned and state.lang:
@@ -234,12 +234,8 @@ class Bot:
         return Reply(text, tuple(options), hint, turn.lang, turn.intent, meta)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _valid_unicode(msg: Incoming) -> Incoming:
-    """Lone surrogates (a JSON "\\ud800" escape decodes to one) cannot be hashed or stored:
-    they become U+FFFD in every text field."""
-    fields = {name: _SURROGATE.sub("\ufffd", value) for name, value in vars(msg).items()
-              if isinstance(value, str) and _SURROGATE.search(value)}
+    """Every text field as valid Unicode (see `valid_unicode`), whatever the channel sent."""
+    fields = {name: valid for name, value in vars(msg).items()
+              if isinstance(value, str) and (valid := valid_unicode(value)) != value}
     return replace(msg, **fields) if fields else msg

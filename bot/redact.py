@@ -69,11 +69,16 @@ def find_sensitive(text: str) -> str | None:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def valid_unicode(text: str) -> str:
+    """Lone surrogates (a JSON "\\ud800" escape decodes to one) become U+FFFD: no database
+    or hash can encode them."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def redact(text: str) -> str:
-    """Mask emails, links, CNICs, phone numbers and any run of four or more digits. Lone
-    surrogates (a JSON "\\ud800" escape decodes to one) become U+FFFD: the result is stored,
-    and SQLite refuses text that is not valid UTF-8."""
-    text = _SURROGATE.sub("\ufffd", text.translate(DIGITS))
+    """Mask emails, links, CNICs, phone numbers and any run of four or more digits; the result
+    is stored, so it is made valid Unicode first."""
+    text = valid_unicode(text.translate(DIGITS))
     text = EMAIL.sub("<email>", text)
     text = URL.sub("<link>", text)
     text = CNIC.sub("<cnic>", text)

@@ -12,6 +12,12 @@ def numbered(reply: Reply) -> str:
     if reply.options:
         listed = "\n".join(f"{n}. {option.label}" for n, option in enumerate(reply.options, 1))
         text = f"{text}\n\n{listed}\n{reply.options_hint}"
+    return with_feedback(reply, text)
+
+
+def with_feedback(reply: Reply, text: str | None = None) -> str:
+    """The text (the reply's own by default), then the "did this help?" question if it asks."""
+    text = reply.text if text is None else text
     return f"{text}\n\n{reply.meta['feedback']}" if reply.meta.get("feedback") else text
 
 

@@ -117,20 +117,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             raise Refused(403, "bad_secret")
         update = _parse_update(await read_body(request), telegram)
         await telegram.app.process_update(update)
-        if update.update_id in telegram.busy:  # the library swallowed it: answer 503 all the same
-            telegram.busy.discard(update.update_id)
+        handled = telegram.handled.pop(update.update_id, None)
+        if handled is None:
+            return Response(status_code=200)
+        if handled.busy:  # the library swallowed the error: answer 503 all the same
             raise StoreBusy("database is locked")
-        result = telegram.results.pop(update.update_id, None)
-        inline = telegram.inline_replies.pop(update.update_id, None)
-        if result is None:
-            return Response(status_code=200)
-        outcome, sent = result
-        request.state.outcome = outcome
-        if not sent:  # the Bot API did not take the reply: ask Telegram to deliver again
+        request.state.outcome = handled.outcome
+        if not handled.sent:  # the Bot API did not take the reply: ask Telegram to deliver again
             raise Refused(503, "undelivered")
-        if inline is None:
+        if handled.inline is None:
             return Response(status_code=200)
-        return JSONResponse(inline, background=BackgroundTask(forget_after, outcome))
+        return JSONResponse(handled.inline, background=BackgroundTask(forget_after, handled.outcome))
 
     async def forget_after(outcome: Outcome) -> None:
         # Async, so that it runs on the loop right after the body is written, before any

@@ -5,9 +5,6 @@ WhatsApp posts go to either; what one worker learnt, the other knows."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -21,10 +18,9 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.testing.http import free_port
+from bot.testing.process import ServiceProcess
 from bot.testing.redis_server import RedisMissing, run_redis
 
-ROOT = Path(__file__).resolve().parent.parent
 AUTH = "twilio-auth-token"
 PUBLIC_URL = "https://bot.example.org"
 PER_MINUTE = 6
@@ -39,54 +35,23 @@ def redis_url() -> Iterator[str]:
         pytest.skip(f"two workers on Redis not tested: {missing}")
 
 
-def start_worker(tmp: Path, name: str, redis_url: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+def worker(tmp: Path, name: str, redis_url: str) -> ServiceProcess:
     env = {**os.environ, "BOT_STATE_URL": redis_url, "BOT_SECRET": "shared-secret",
            "BOT_DB": str(tmp / name / "bot.db"), "BREACH_PEPPER": "pepper",
            "TWILIO_AUTH_TOKEN": AUTH, "TWILIO_ACCOUNT_SID": "AC123", "PUBLIC_URL": PUBLIC_URL,
            "BOT_RATE_PER_MINUTE": str(PER_MINUTE)}
-    log = open(tmp / f"{name}.log", "wb")  # noqa: SIM115 - the process holds it; closed with it
-    process = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    return process, f"http://127.0.0.1:{port}"
-
-
-def wait_healthy(process: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"a worker exited:\n{log.read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"a worker did not come up:\n{log.read_text(errors='replace')[-2000:]}")
+    return ServiceProcess(env, tmp / f"{name}.log")
 
 
 @pytest.fixture(scope="module")
 def workers(redis_url, tmp_path_factory) -> Iterator[list[httpx.Client]]:
     tmp = tmp_path_factory.mktemp("workers")
-    started = [start_worker(tmp, name, redis_url) for name in ("a", "b")]
-    try:
-        for (process, url), name in zip(started, ("a", "b"), strict=True):
-            wait_healthy(process, url, tmp / f"{name}.log")
-        clients = [httpx.Client(base_url=url, timeout=20) for _, url in started]
+    with worker(tmp, "a", redis_url) as a, worker(tmp, "b", redis_url) as b:
+        clients = [httpx.Client(base_url=service.url, timeout=20) for service in (a, b)]
         yield clients
         for client in clients:
             client.close()
         assert not any((tmp / name / "bot.db").exists() for name in ("a", "b"))  # all state in Redis
-    finally:
-        for process, _ in started:
-            process.send_signal(signal.SIGINT)
-        for process, _ in started:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
 
 
 def post(client: httpx.Client, body: str, sid: str, sender: str) -> list[str]:

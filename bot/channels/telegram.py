@@ -4,8 +4,9 @@ replies into messages with inline keyboards. Used by the webhook and by long pol
 from __future__ import annotations
 
 import logging
-import re
 import warnings
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from telegram import (
@@ -32,7 +33,7 @@ from bot.channels.telegram_http import AiohttpRequest
 from bot.core import Bot, Outcome
 from bot.messages import Incoming, Reply
 from bot.metrics import Metrics
-from bot.render import split
+from bot.render import split, with_feedback
 from bot.store import StoreBusy
 
 # Replies go out through `do_api_request`, which returns the raw answer instead of a parsed
@@ -57,6 +58,17 @@ COMMANDS = {
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Handled:
+    """What became of one webhook update: `busy` (the database was locked: nothing done), or
+    its outcome, whether the replies went out, and the reply to give in the response."""
+
+    outcome: Outcome | None = None
+    sent: bool = False
+    inline: dict[str, Any] | None = None
+    busy: bool = False
+
+
 class TelegramChannel:
     def __init__(self, core: Bot, token: str, api_url: str, metrics: Metrics | None = None,
                  polling: bool = False, inline: bool = False):
@@ -68,14 +80,12 @@ class TelegramChannel:
         self.core = core
         self.metrics = metrics
         self.polling = polling
-        # Webhook mode: what became of each update being processed, for the route to read
+        # Webhook mode: what became of each update being processed, for the route to take
         # (whether its replies went out decides between 200 and a 503 that asks for it again).
-        self.results: dict[int, tuple[Outcome, bool]] = {}
-        self.busy: set[int] = set()  # updates not handled because the database was locked
+        self.handled: dict[int, Handled] = {}
         # Webhook mode with `inline`: a one-message reply goes back in the webhook's response
         # (the Bot API runs a method given there), which saves a request to the Bot API.
         self.inline = inline and not polling
-        self.inline_replies: dict[int, dict[str, Any]] = {}
         for command, value in COMMANDS.items():
             self.app.add_handler(CommandHandler(command, self._command(value)))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
@@ -125,31 +135,31 @@ class TelegramChannel:
                         can_share_contact=True, has_buttons=True, **verified)
 
     async def _answer(self, update: Update, incoming: Incoming) -> None:
+        record = partial(self._record, update.update_id)
         try:
             outcome: Outcome = self.core.handle(incoming)
         except StoreBusy:
-            if not self.polling:
-                self.busy.add(update.update_id)
+            record(Handled(busy=True))
             raise
         if self.metrics:
             self.metrics.handled(CHANNEL, outcome.status, outcome.intent)
-        chat = update.effective_chat
         payload = self._inline(update, outcome) if self.inline else None
         if payload is not None:  # delivered with the response: the route confirms it then
-            self.inline_replies[update.update_id] = payload
-            self.results[update.update_id] = (outcome, True)
+            record(Handled(outcome, sent=True, inline=payload))
             return
-        if not self.polling:
-            self.results[update.update_id] = (outcome, False)
-        if chat is not None:
+        record(Handled(outcome))
+        if update.effective_chat is not None:
             try:
                 await self._send(update, outcome)
             except Exception:
                 self.core.undelivered(outcome)
                 raise
         self.core.delivered(outcome)
-        if not self.polling:
-            self.results[update.update_id] = (outcome, True)
+        record(Handled(outcome, sent=True))
+
+    def _record(self, update_id: int, handled: Handled) -> None:
+        if not self.polling:  # polling has no response to shape
+            self.handled[update_id] = handled
 
     def _inline(self, update: Update, outcome: Outcome) -> dict[str, Any] | None:
         """The sendMessage call for the webhook's response, when the whole answer is one
@@ -157,7 +167,7 @@ class TelegramChannel:
         if update.effective_chat is None or len(outcome.replies) != 1:
             return None
         (reply,) = outcome.replies
-        text = _with_feedback(reply)
+        text = with_feedback(reply)
         if reply.meta.get("sensitive") or len(text) > MAX_MESSAGE:
             return None
         markup = keyboard(reply)
@@ -170,17 +180,13 @@ class TelegramChannel:
         for reply in outcome.replies:
             if reply.meta.get("sensitive") and update.effective_message:
                 await _try(update.effective_message.delete())
-            parts = split(_with_feedback(reply), MAX_MESSAGE)
+            parts = split(with_feedback(reply), MAX_MESSAGE)
             for number, part in enumerate(parts, 1):
                 markup = keyboard(reply) if number == len(parts) else None
                 # The raw call: the library would parse the answer into a Message, which costs
                 # more than sending it, and nothing here reads it.
                 await self.app.bot.do_api_request("sendMessage", api_kwargs={
                     "chat_id": chat.id, "text": part, "reply_markup": markup})
-
-
-def _with_feedback(reply: Reply) -> str:
-    return f"{reply.text}\n\n{reply.meta['feedback']}" if reply.meta.get("feedback") else reply.text
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
@@ -196,14 +202,10 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _text(value: object) -> str:
-    """A text field of an update as the core can take it. Telegram sends strings, but a broken
-    update may hold a number or a list, or a lone surrogate (a JSON "\\ud800" escape), which
-    no database or hash can encode."""
-    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else ""
+    """A text field of an update as the core can take it: Telegram sends strings, but a broken
+    update may hold a number or a list (the core makes lone surrogates valid itself)."""
+    return value if isinstance(value, str) else ""
 
 
 async def _try(call) -> None:  # noqa: ANN001 - any awaitable Bot API call
