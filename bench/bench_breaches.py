@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.breach_index import BreachIndex, keyed_hash
+from bot.breaches.index import BreachIndex, keyed_hash
 
 PEPPER = b"bench-pepper"
 FORMS = ("0{}", "+92 {}", "92{}", "0{}")  # the shapes operators' lists come in

@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.content import load_content
-from bot.core import Bot
-from bot.messages import Incoming
-from bot.store import Store
+from bot.content.load import load_content
+from bot.dialogue.core import Bot
+from bot.dialogue.messages import Incoming
+from bot.state.sqlite_store import Store
 
 TEXTS = ["hi", "how do i stop marketing calls", "mera whatsapp hack ho gaya hai", "کیا میرا ڈیٹا لیک ہوا ہے"]
 SLOW = 0.015

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.content import OUT_OF_SCOPE, Content, load_content
-from bot.core import Bot, Limits
-from bot.matcher import Matcher
-from bot.messages import Incoming
-from bot.store import Store
+from bot.content.load import OUT_OF_SCOPE, Content, load_content
+from bot.dialogue.core import Bot, Limits
+from bot.dialogue.messages import Incoming
+from bot.state.sqlite_store import Store
+from bot.understanding.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT.parent / "shared" / "eval" / "dev.csv"

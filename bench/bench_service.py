@@ -372,7 +372,7 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
 
 def serve_mehfooz(port: int, db: str, telegram_url: str, profile: str, inline: bool = False) -> None:
     from bot.config import Settings
-    from bot.content import DEFAULT_DIR
+    from bot.content.load import DEFAULT_DIR
     from bot.service import create_app
 
     settings = Settings(
@@ -416,7 +416,7 @@ def run_uvicorn(app: Any, port: int, profile: str) -> None:
     request from our service), uvicorn's access log off."""
     import uvicorn
 
-    from bot import logs
+    from bot.ops import logs
 
     logs.setup()
     ready_line()

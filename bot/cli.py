@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from bot import breach_cli
+from bot.breaches import cli as breach_cli
 from bot.config import Settings
 
 
@@ -25,7 +25,7 @@ def _inputs(text: list[str]) -> Iterator[str]:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.chat import run_chat
+    from bot.channels.terminal import run_chat
     from bot.runtime import build_bot
 
     run_chat(build_bot(), phone=args.as_phone)
@@ -35,7 +35,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot import logs
+    from bot.ops import logs
 
     logs.setup()
     # Each worker builds the app (with JSON logs) from the factory. Our JSON request line
@@ -48,8 +48,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_telegram(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot import logs
     from bot.channels.telegram import TelegramChannel
+    from bot.ops import logs
     from bot.runtime import build_bot
 
     settings = Settings.from_env()
@@ -80,7 +80,7 @@ def cmd_telegram(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from bot.state import open_store
+    from bot.state.backend import open_store
 
     settings = Settings.from_env()
     store = open_store(settings)
@@ -91,8 +91,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from bot.content import load_content
-    from bot.matcher import Matcher
+    from bot.content.load import load_content
+    from bot.understanding.matcher import Matcher
 
     matcher = Matcher(load_content(Settings.from_env().content_dir))
     for text in _inputs(args.text):
@@ -107,7 +107,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 
 def cmd_scam_check(args: argparse.Namespace) -> int:
-    from bot.scam import ScamRules
+    from bot.understanding.scam import ScamRules
 
     rules = ScamRules.load(Settings.from_env().content_dir)
     for text in _inputs(args.text):
@@ -120,7 +120,7 @@ def cmd_scam_check(args: argparse.Namespace) -> int:
 
 
 def cmd_intents_check(args: argparse.Namespace) -> int:
-    from bot.check import check
+    from bot.content.check import check
 
     directory = Settings.from_env().content_dir
     problems, warnings = check(directory)
@@ -136,9 +136,9 @@ def cmd_intents_check(args: argparse.Namespace) -> int:
 
 
 def cmd_intents_eval(args: argparse.Namespace) -> int:
-    from bot.content import load_content
-    from bot.evaluate import evaluate, format_report
-    from bot.matcher import Matcher
+    from bot.content.evaluate import evaluate, format_report
+    from bot.content.load import load_content
+    from bot.understanding.matcher import Matcher
 
     report = evaluate(Matcher(load_content(Settings.from_env().content_dir)), Path(args.csv))
     if args.json:
@@ -149,7 +149,7 @@ def cmd_intents_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_intents_export(args: argparse.Namespace) -> int:
-    from bot.content import load_content
+    from bot.content.load import load_content
 
     content = load_content(Settings.from_env().content_dir)
     data = [
@@ -182,9 +182,9 @@ def cmd_intents_new(args: argparse.Namespace) -> int:
 
 
 def cmd_intents_misses(args: argparse.Namespace) -> int:
-    from bot.content import load_content
-    from bot.misses import format_misses, miss_report
-    from bot.state import open_store
+    from bot.content.load import load_content
+    from bot.ops.misses import format_misses, miss_report
+    from bot.state.backend import open_store
 
     settings = Settings.from_env()
     content = load_content(settings.content_dir)
@@ -203,8 +203,8 @@ def cmd_intents_misses(args: argparse.Namespace) -> int:
 
 
 def cmd_intents_stats(args: argparse.Namespace) -> int:
-    from bot.state import open_store
-    from bot.stats import format_stats, stats
+    from bot.ops.stats import format_stats, stats
+    from bot.state.backend import open_store
 
     store = open_store(Settings.from_env())
     try:
@@ -282,7 +282,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot.content import ContentError
+    from bot.content.load import ContentError
 
     args = parser().parse_args(argv)
     try:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bot.breach_index import BreachIndex
+from bot.breaches.hibp import HibpClient
+from bot.breaches.index import BreachIndex
+from bot.breaches.lookup import BreachLookup, LookupLimits
 from bot.config import Settings
-from bot.content import load_content
-from bot.core import Bot, Limits
-from bot.hibp import HibpClient
-from bot.lookup import BreachLookup, LookupLimits
-from bot.state import open_store
-from bot.store import Store
+from bot.content.load import load_content
+from bot.dialogue.core import Bot, Limits
+from bot.state.backend import open_store
+from bot.state.sqlite_store import Store
 
 
 def build_bot(settings: Settings | None = None) -> Bot:

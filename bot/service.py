@@ -24,17 +24,17 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
-from bot import logs
-from bot.admin import admin_routes
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
-from bot.core import Outcome
-from bot.logs import log_request
-from bot.metrics import Metrics
-from bot.reload import ContentReloader
+from bot.dialogue.core import Outcome
+from bot.ops import logs
+from bot.ops.admin import admin_routes
+from bot.ops.logs import log_request
+from bot.ops.metrics import Metrics
+from bot.ops.reload import ContentReloader
 from bot.runtime import build_bot
-from bot.store import Retention, Store, StoreBusy
+from bot.state.sqlite_store import Retention, Store, StoreBusy
 
 MAX_BODY = 64 * 1024
 PURGE_EVERY = 3600.0  # seconds between two deletions of expired rows

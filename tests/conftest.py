@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import Content, load_content
-from bot.core import Bot
-from bot.matcher import Matcher
-from bot.store import Store
+from bot.content.load import Content, load_content
+from bot.dialogue.core import Bot
+from bot.state.sqlite_store import Store
+from bot.understanding.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from bot.admin import COOKIE, SESSION, Access, admin_routes
-from bot.content import Content, Intent
-from bot.store import DAY, Store, _day
+from bot.content.load import Content, Intent
+from bot.ops.admin import COOKIE, SESSION, Access, admin_routes
+from bot.state.sqlite_store import DAY, Store, _day
 from bot.testing.http import serve_asgi
 
 TOKEN = "admin-token-for-tests-0123456789"

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.breach_index import Breach, BreachIndex, keyed_hash, keyed_hasher, normalise_identifier
-from bot.core import Bot
-from bot.hibp import HibpClient, LookupUnavailable
-from bot.lookup import BreachLookup, LookupLimits
-from bot.messages import Incoming
+from bot.breaches.hibp import HibpClient, LookupUnavailable
+from bot.breaches.index import Breach, BreachIndex, keyed_hash, keyed_hasher, normalise_identifier
+from bot.breaches.lookup import BreachLookup, LookupLimits
+from bot.dialogue.core import Bot
+from bot.dialogue.messages import Incoming
 from bot.testing.fake_hibp import KEY, FakeHibp
 
 PEPPER = b"test-pepper"

@@ -143,7 +143,7 @@ def test_rate_limit_notice_once_then_silence(service, telegram_api):
 def test_long_replies_are_split_at_paragraphs(tmp_path, telegram_api):
     import shutil
 
-    from bot.content import DEFAULT_DIR
+    from bot.content.load import DEFAULT_DIR
 
     content = tmp_path / "intents"
     shutil.copytree(DEFAULT_DIR, content)

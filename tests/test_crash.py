@@ -4,7 +4,7 @@ complete 2xx answer is delivered again, as Telegram and Twilio do. Three rounds,
 a different point. Every message must get exactly one reply, and the database must pass
 `PRAGMA integrity_check` after every crash and at the end.
 
-The contract under test (bot/core.py, the outbox): a message's seen-id, state change and
+The contract under test (bot/dialogue/core.py, the outbox): a message's seen-id, state change and
 replies commit in one transaction; the reply goes out after the commit (Telegram: sendMessage;
 WhatsApp: the TwiML response) and is marked delivered after that. A re-delivery of a message
 whose reply was not marked gets that reply again; after the mark it gets nothing (200, empty
@@ -184,7 +184,7 @@ def held_at_crash(snapshot: Path) -> set[str]:
 
 
 def outbox_key(message: Message) -> str:
-    """How bot/core.py keys a message's held replies (a keyed hash of channel and id)."""
+    """How bot/dialogue/core.py keys a message's held replies (a keyed hash of channel and id)."""
     return user_key(BOT_SECRET.encode(), message.channel, f"message:{message.ident}")
 
 

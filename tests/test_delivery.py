@@ -7,8 +7,8 @@ import json
 import logging
 import time
 
-from bot.core import REPLAY_AFTER, Bot
-from bot.messages import Incoming
+from bot.dialogue.core import REPLAY_AFTER, Bot
+from bot.dialogue.messages import Incoming
 from bot.testing.fake_telegram import text_update
 from tests.test_channels import post_update, service, telegram_api, whatsapp  # noqa: F401 - fixtures
 
@@ -52,7 +52,7 @@ def test_telegram_reply_refused_by_the_api_is_asked_for_again(service, telegram_
 class Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
-        from bot.logs import JsonFormatter
+        from bot.ops.logs import JsonFormatter
         self.setFormatter(JsonFormatter())
         self.lines: list[str] = []
 

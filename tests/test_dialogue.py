@@ -5,7 +5,7 @@ import re
 import pytest
 
 from bot.config import user_key
-from bot.messages import Incoming
+from bot.dialogue.messages import Incoming
 
 
 def say(bot, text, user="u1", **kwargs):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluate import evaluate
+from bot.content.evaluate import evaluate
 from tests.conftest import ROOT, SHARED
 
 DEV = SHARED / "eval" / "dev.csv"

@@ -18,16 +18,16 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.breach_index import Breach, BreachIndex
-from bot.breaker import CLOSED, HALF_OPEN, OPEN, Breaker
+from bot.breaches.breaker import CLOSED, HALF_OPEN, OPEN, Breaker
+from bot.breaches.hibp import MAX_WAIT, TIMEOUT, HibpClient, LookupPaused, LookupUnavailable
+from bot.breaches.index import Breach, BreachIndex
+from bot.breaches.lookup import BreachLookup
 from bot.config import Settings
-from bot.content import DEFAULT_DIR
-from bot.core import Bot
-from bot.hibp import MAX_WAIT, TIMEOUT, HibpClient, LookupPaused, LookupUnavailable
-from bot.lookup import BreachLookup
-from bot.messages import Incoming
+from bot.content.load import DEFAULT_DIR
+from bot.dialogue.core import Bot
+from bot.dialogue.messages import Incoming
 from bot.service import create_app
-from bot.store import StoreBusy, UserState
+from bot.state.sqlite_store import StoreBusy, UserState
 from bot.testing.fake_hibp import KEY, FakeHibp
 from bot.testing.fake_telegram import FakeTelegram, text_update
 from bot.testing.http import serve_asgi

@@ -3,9 +3,9 @@ after every third; counted per intent and language, never tied to a person."""
 
 from __future__ import annotations
 
-from bot.core import Bot
-from bot.messages import Incoming
-from bot.store import Store
+from bot.dialogue.core import Bot
+from bot.dialogue.messages import Incoming
+from bot.state.sqlite_store import Store
 from bot.testing.fake_telegram import button_update, text_update
 from tests.test_channels import post_update, service, telegram_api, whatsapp  # noqa: F401 - fixtures
 

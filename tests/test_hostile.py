@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.breach_index import BreachIndex
-from bot.messages import Incoming
-from bot.redact import find_sensitive, redact
+from bot.breaches.index import BreachIndex
+from bot.dialogue.messages import Incoming
 from bot.testing import hostile
 from bot.testing.fake_telegram import text_update
 from bot.testing.hostile import PROPERTIES, BreachRig, CoreRig, ServiceRig, run_property
+from bot.understanding.redact import find_sensitive, redact
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.check import _staleness_warnings, _translation_warnings, stale_facts, stale_intents
-from bot.core import Bot
-from bot.messages import Incoming
-from bot.misses import format_misses, group_misses, mark_covered, miss_report
-from bot.stats import compute, format_stats, period_of, stats
-from bot.store import DAY, Store
+from bot.content.check import _staleness_warnings, _translation_warnings, stale_facts, stale_intents
+from bot.dialogue.core import Bot
+from bot.dialogue.messages import Incoming
+from bot.ops.misses import format_misses, group_misses, mark_covered, miss_report
+from bot.ops.stats import compute, format_stats, period_of, stats
+from bot.state.sqlite_store import DAY, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.matcher import build_normaliser
+from bot.understanding.matcher import build_normaliser
 
 
 @pytest.fixture(scope="module")

@@ -30,18 +30,18 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from bot.chat import run_chat
+from bot.channels.terminal import run_chat
 from bot.config import Settings, user_key
-from bot.messages import Incoming
-from bot.normalise import LANGS
-from bot.redact import find_sensitive, luhn_valid
+from bot.dialogue.messages import Incoming
 from bot.runtime import build_bot
 from bot.service import create_app, purge_every
-from bot.store import DAY, Retention, Store, UserState
+from bot.state.sqlite_store import DAY, Retention, Store, UserState
 from bot.testing.fake_hibp import KEY as HIBP_KEY
 from bot.testing.fake_hibp import FakeHibp
 from bot.testing.fake_telegram import FakeTelegram, button_update, contact_update, text_update
 from bot.testing.http import free_port, serve_asgi
+from bot.understanding.normalise import LANGS
+from bot.understanding.redact import find_sensitive, luhn_valid
 from tests.conftest import ROOT
 from tests.test_channels import (  # noqa: F401 - service and telegram_api are fixtures
     TOKEN,

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import ContentError
-from bot.normalise import LANGS
-from bot.scam import RULES_FILE, ScamRules, ScamVerdict
+from bot.content.load import ContentError
+from bot.understanding.normalise import LANGS
+from bot.understanding.scam import RULES_FILE, ScamRules, ScamVerdict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "scam_dev.csv"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import Incoming
+from bot.dialogue.messages import Incoming
 
 SCAM = ("Dear customer your JazzCash account will be blocked today. Share the 6 digit code sent to you "
         "with our agent at 03001234567 to keep it active")

@@ -1,5 +1,5 @@
-"""One behaviour suite for both state backends: SQLite (`bot.store.Store`) and Redis
-(`bot.state_redis.RedisStore`, against a real `redis-server` on loopback started for the
+"""One behaviour suite for both state backends: SQLite (`bot.state.sqlite_store.Store`) and Redis
+(`bot.state.redis_store.RedisStore`, against a real `redis-server` on loopback started for the
 session). Then what only Redis has: TTLs that match the retention rules, claims that a
 crashed worker leaves behind, atomicity across connections, and the factory."""
 
@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.content import Content
-from bot.core import Bot
-from bot.messages import Incoming
-from bot.state import StateStore, open_store
-from bot.store import DAY, Retention, Store, UserState
+from bot.content.load import Content
+from bot.dialogue.core import Bot
+from bot.dialogue.messages import Incoming
+from bot.state.backend import StateStore, open_store
+from bot.state.sqlite_store import DAY, Retention, Store, UserState
 from bot.testing.redis_server import RedisMissing, RedisServer, run_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 def _redis_store(url: str, **kwargs) -> StateStore:
-    from bot.state_redis import RedisStore
+    from bot.state.redis_store import RedisStore
 
     return RedisStore(url, **kwargs)
 
@@ -74,7 +74,7 @@ PROTOCOL_METHODS = sorted(
 
 
 def test_both_backends_have_every_method_of_the_protocol_with_its_signature(redis_url):
-    from bot.state_redis import RedisStore
+    from bot.state.redis_store import RedisStore
 
     assert len(PROTOCOL_METHODS) >= 20
     for name in PROTOCOL_METHODS:
@@ -376,7 +376,7 @@ def test_redis_transaction_does_not_nest_a_second_multi(redis_url):
 
 # --- choosing the backend --------------------------------------------------------------
 def test_open_store_picks_by_bot_state_url(tmp_path, redis_url):
-    from bot.state_redis import RedisStore
+    from bot.state.redis_store import RedisStore
 
     env = {"BOT_DB": str(tmp_path / "bot.db"), "BOT_SECRET": "x"}
     sqlite = open_store(Settings.from_env(env))

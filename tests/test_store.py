@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from bot.store import DAY, Store, UserState
+from bot.state.sqlite_store import DAY, Store, UserState
 
 
 def test_retention_is_configurable_and_the_cli_purges(tmp_path):

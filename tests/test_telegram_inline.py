@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.service import create_app
-from bot.store import Store
+from bot.state.sqlite_store import Store
 from bot.testing.fake_telegram import FakeTelegram, button_update, text_update
 from bot.testing.http import serve_asgi
 from tests.test_channels import TOKEN, make_settings, post_update

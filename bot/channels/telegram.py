@@ -28,13 +28,13 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import logs
+from bot.channels.render import split, with_feedback
 from bot.channels.telegram_http import AiohttpRequest
-from bot.core import Bot, Outcome
-from bot.messages import Incoming, Reply
-from bot.metrics import Metrics
-from bot.render import split, with_feedback
-from bot.store import StoreBusy
+from bot.dialogue.core import Bot, Outcome
+from bot.dialogue.messages import Incoming, Reply
+from bot.ops import logs
+from bot.ops.metrics import Metrics
+from bot.state.sqlite_store import StoreBusy
 
 # Replies go out through `do_api_request`, which returns the raw answer instead of a parsed
 # Message (parsing cost more than sending); the library warns that sendMessage exists.

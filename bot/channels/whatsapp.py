@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.core import Bot, Outcome
-from bot.messages import Incoming
-from bot.render import numbered, split
+from bot.channels.render import numbered, split
+from bot.dialogue.core import Bot, Outcome
+from bot.dialogue.messages import Incoming
 
 CHANNEL = "whatsapp"
 MAX_MESSAGE = 1600

@@ -31,21 +31,21 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from bot.breach_index import BreachIndex, ImportReport
+from bot.breaches.index import BreachIndex, ImportReport
+from bot.breaches.lookup import BreachLookup
+from bot.channels.render import numbered, split
 from bot.channels.telegram import MAX_MESSAGE as TELEGRAM_MAX
 from bot.channels.whatsapp import MAX_MESSAGE as WHATSAPP_MAX
 from bot.config import Settings
-from bot.content import DEFAULT_DIR, Content, load_content
-from bot.core import Bot, Limits
-from bot.lookup import BreachLookup
-from bot.matcher import build_normaliser
-from bot.messages import Incoming
-from bot.normalise import DIGITS, LANGS, Normaliser
-from bot.redact import find_sensitive, redact
-from bot.render import numbered, split
-from bot.store import Store
+from bot.content.load import DEFAULT_DIR, Content, load_content
+from bot.dialogue.core import Bot, Limits
+from bot.dialogue.messages import Incoming
+from bot.state.sqlite_store import Store
 from bot.testing.fake_telegram import FakeTelegram, button_update, contact_update, text_update
 from bot.testing.http import serve_asgi
+from bot.understanding.matcher import build_normaliser
+from bot.understanding.normalise import DIGITS, LANGS, Normaliser
+from bot.understanding.redact import find_sensitive, redact
 
 MAX_BODY = 64 * 1024  # the service's body limit (bot.service.MAX_BODY)
 TOKEN, SECRET, AUTH = "123:hostile-token", "hostile-webhook-secret", "hostile-twilio-token"

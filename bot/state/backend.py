@@ -2,11 +2,11 @@
 call a `StateStore` and never learn which engine is behind it.
 
 Two implementations, chosen by configuration only (`open_store`):
-- `bot.store.Store`: one SQLite file (`BOT_DB`), the default: one machine, one process;
-- `bot.state_redis.RedisStore`: a Redis server (`BOT_STATE_URL=redis://host:6379/0`), shared
+- `bot.state.sqlite_store.Store`: one SQLite file (`BOT_DB`), the default: one machine, one process;
+- `bot.state.redis_store.RedisStore`: a Redis server (`BOT_STATE_URL=redis://host:6379/0`), shared
   by any number of worker processes on any number of machines.
 
-Both keep the same things for the same time (`bot.store.Retention`): per-user state under
+Both keep the same things for the same time (`bot.state.sqlite_store.Retention`): per-user state under
 a keyed hash, seen message ids, rate-limit counters, per-day lookup counts, the HIBP
 catalogue, scam-check fingerprints, and the anonymous counts, feedback and misses."""
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from bot.store import Retention, Store, UserState
+from bot.state.sqlite_store import Retention, Store, UserState
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -103,7 +103,7 @@ def open_store(settings: Settings) -> StateStore:
     if not url:
         return Store(settings.db_path)
     if url.startswith(REDIS_SCHEMES):
-        from bot.state_redis import RedisStore  # the redis package is needed only here
+        from bot.state.redis_store import RedisStore  # the redis package is needed only here
 
         return RedisStore(url, settings.retention)
     raise ValueError(f"BOT_STATE_URL must be a redis:// URL or empty (SQLite), not {url.split(':')[0]}:...")

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from bot.content import DEFAULT_DIR, ContentError
-from bot.normalise import DIGITS, LANGS, LETTERS, strip_marks
+from bot.content.load import DEFAULT_DIR, ContentError
+from bot.understanding.normalise import DIGITS, LANGS, LETTERS, strip_marks
 
 RULES_FILE = "scam_rules.yaml"
 VERDICTS = ("likely_scam", "suspicious", "no_red_flags")

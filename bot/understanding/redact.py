@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.normalise import DIGITS, EMAIL, URL
+from bot.understanding.normalise import DIGITS, EMAIL, URL
 
 CNIC = re.compile(r"(?<!\d)\d{5}[-\s]?\d{7}[-\s]?\d(?!\d)")
 CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")

@@ -15,8 +15,8 @@ from functools import lru_cache
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.content import OUT_OF_SCOPE, Content
-from bot.normalise import Normaliser
+from bot.content.load import OUT_OF_SCOPE, Content
+from bot.understanding.normalise import Normaliser
 
 THRESHOLD = 55.0  # below this, the bot says what it can help with instead of guessing
 MARGIN = 2.0  # top two intents closer than this: ask which one was meant

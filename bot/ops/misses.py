@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.content import Content
-from bot.matcher import Matcher, build_normaliser
-from bot.store import DAY, Store
+from bot.content.load import Content
+from bot.state.sqlite_store import DAY, Store
+from bot.understanding.matcher import Matcher, build_normaliser
 
 CUTOFF = 72.0  # likeness (0-100) a text needs to join a group
 SET_WEIGHT = 0.5  # weight of token_set_ratio; token_sort_ratio has the rest

@@ -10,12 +10,12 @@ import unicodedata
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from bot.actions import CHOICES, INTERCEPTORS, PENDING, _is_one_of
-from bot.messages import Reply
+from bot.dialogue.messages import Reply
+from bot.dialogue.registry import CHOICES, INTERCEPTORS, PENDING, is_one_of
 
 if TYPE_CHECKING:
-    from bot.core import Turn
-    from bot.matcher import Match
+    from bot.dialogue.core import Turn
+    from bot.understanding.matcher import Match
 
 PENDING_PREFIX = "feedback"
 EVERY = 3  # text channels ask after every third answer
@@ -48,9 +48,9 @@ def verdict(turn: Turn) -> bool | None:
     if thumb is not None:
         return thumb
     content = turn.bot.content
-    if _is_one_of(turn, content.words("feedback_up_words")):
+    if is_one_of(turn, content.words("feedback_up_words")):
         return True
-    if _is_one_of(turn, content.words("feedback_down_words")):
+    if is_one_of(turn, content.words("feedback_down_words")):
         return False
     return None
 

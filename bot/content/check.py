@@ -6,11 +6,12 @@ import datetime as dt
 from collections import defaultdict
 from pathlib import Path
 
-from bot import actions
-from bot.content import FACT_REF, OUT_OF_SCOPE, Content, ContentError, Fact, Intent, load_content
-from bot.matcher import Matcher
-from bot.normalise import LANGS
-from bot.scam import ScamRules
+from bot.content.load import FACT_REF, OUT_OF_SCOPE, Content, ContentError, Fact, Intent, load_content
+from bot.dialogue import flows  # noqa: F401  (registers every flow)
+from bot.dialogue import registry as actions
+from bot.understanding.matcher import Matcher
+from bot.understanding.normalise import LANGS
+from bot.understanding.scam import ScamRules
 
 FACT_MAX_AGE = dt.timedelta(days=180)
 REVIEW_MAX_AGE = dt.timedelta(days=365)

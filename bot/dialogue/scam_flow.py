@@ -10,17 +10,17 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.actions import INTERCEPTORS, PENDING, action
 from bot.config import keyed
-from bot.content import Intent
-from bot.messages import Reply
-from bot.normalise import URL
-from bot.redact import mask_secrets
-from bot.scam import ScamVerdict
+from bot.content.load import Intent
+from bot.dialogue.messages import Reply
+from bot.dialogue.registry import INTERCEPTORS, PENDING, action
+from bot.understanding.normalise import URL
+from bot.understanding.redact import mask_secrets
+from bot.understanding.scam import ScamVerdict
 
 if TYPE_CHECKING:
-    from bot.core import Turn
-    from bot.matcher import Match
+    from bot.dialogue.core import Turn
+    from bot.understanding.matcher import Match
 
 INTENT = "scam_check"
 PENDING_KEY = "scam_message"

@@ -10,10 +10,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.breach_index import BreachIndex, normalise_identifier
+from bot.breaches.hibp import HibpClient, LookupPaused, LookupUnavailable
+from bot.breaches.index import BreachIndex, normalise_identifier
 from bot.config import keyed
-from bot.hibp import HibpClient, LookupPaused, LookupUnavailable
-from bot.store import DAY, Store
+from bot.state.sqlite_store import DAY, Store
 
 CATALOGUE_MAX_AGE = DAY  # the HIBP breach catalogue is fetched again after a day
 

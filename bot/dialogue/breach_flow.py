@@ -9,16 +9,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from bot.actions import CHOICES, PENDING, action, has_any
-from bot.content import Intent
-from bot.lookup import Result
-from bot.messages import Option, Reply
-from bot.normalise import EMAIL
-from bot.redact import PHONE
-from bot.store import DAY
+from bot.breaches.lookup import Result
+from bot.content.load import Intent
+from bot.dialogue.messages import Option, Reply
+from bot.dialogue.registry import CHOICES, PENDING, action, has_any
+from bot.state.sqlite_store import DAY
+from bot.understanding.normalise import EMAIL
+from bot.understanding.redact import PHONE
 
 if TYPE_CHECKING:
-    from bot.core import Turn
+    from bot.dialogue.core import Turn
 
 INTENT = "check_breach"
 PENDING_KEY = "breach_target"

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from bot.store import Store
+from bot.state.sqlite_store import Store
 
 FALLBACK = "fallback"
 PERIODS = ("day", "week")

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import watchfiles
 
-from bot.check import check
-from bot.content import load_content
-from bot.core import Bot, Loaded
+from bot.content.check import check
+from bot.content.load import load_content
+from bot.dialogue.core import Bot, Loaded
 
 log = logging.getLogger("mehfooz.reload")
 

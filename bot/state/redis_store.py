@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from bot.store import DAY, Retention, UserState, _day
+from bot.state.sqlite_store import DAY, Retention, UserState, _day
 
 RATE_KEEP = 3600  # seconds a rate counter outlives its last message (SQLite's purge: an hour)
 SCAM_WINDOW = 7 * DAY  # scam checks count for a week

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.matcher import Matcher
-from bot.normalise import LANGS
+from bot.understanding.matcher import Matcher
+from bot.understanding.normalise import LANGS
 
 NONE_LABELS = {"", "none", "null", "out_of_scope"}
 

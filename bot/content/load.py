@@ -11,13 +11,17 @@ from typing import Any
 
 import yaml
 
-from bot.normalise import LANGS
+from bot.understanding.normalise import LANGS
 
 # Files in intents/ that are not intents.
 RESERVED = {"facts.yaml", "lexicon.yaml", "system.yaml", "scam_rules.yaml"}
 OUT_OF_SCOPE = "out_of_scope"
 FACT_REF = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)\}")
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "intents"
+# The content a plain install ships inside the package (see setup.py); in a clone, the
+# maintainers' `intents/` folder beside the package. BOT_INTENTS points anywhere else.
+PACKAGED_DIR = Path(__file__).resolve().parent / "default"
+CLONE_DIR = Path(__file__).resolve().parent.parent.parent / "intents"
+DEFAULT_DIR = CLONE_DIR if CLONE_DIR.is_dir() else PACKAGED_DIR
 
 
 class ContentError(Exception):
@@ -149,7 +153,7 @@ def _load_intent(path: Path, problems: list[str]) -> Intent | None:
 
 def load_content(directory: Path | str = DEFAULT_DIR, strict: bool = True) -> Content:
     """Read every file of `directory`. With `strict`, any problem raises ContentError;
-    otherwise problems are left to `bot.check` to report."""
+    otherwise problems are left to `bot.content.check` to report."""
     directory = Path(directory)
     problems: list[str] = []
     intents = {}

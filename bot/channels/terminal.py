@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from bot.core import Bot
-from bot.messages import Incoming
-from bot.render import numbered
+from bot.channels.render import numbered
+from bot.dialogue.core import Bot
+from bot.dialogue.messages import Incoming
 
 CHANNEL = "terminal"
 

@@ -24,8 +24,8 @@ from urllib.parse import quote
 
 import httpx
 
-from bot import logs
-from bot.breaker import Breaker
+from bot.breaches.breaker import Breaker
+from bot.ops import logs
 
 # httpx logs every URL it calls at INFO, and ours carry the email: never below WARNING.
 logs.quiet("httpx", logging.WARNING)

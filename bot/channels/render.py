@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import Reply
+from bot.dialogue.messages import Reply
 
 
 def numbered(reply: Reply) -> str:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
-from bot import actions, feedback_flow
+from bot.breaches.lookup import BreachLookup
 from bot.config import user_key
-from bot.content import Content
-from bot.lookup import BreachLookup
-from bot.matcher import Match, Matcher
-from bot.messages import Incoming, Option, Reply, replies_from_json, replies_to_json
-from bot.normalise import DIGITS
-from bot.redact import find_sensitive, redact, valid_unicode
-from bot.scam import ScamRules
-from bot.store import Retention, Store, UserState
+from bot.content.load import Content
+from bot.dialogue import (
+    feedback_flow,
+    flows,  # noqa: F401  (registers every flow)
+)
+from bot.dialogue import registry as actions
+from bot.dialogue.messages import Incoming, Option, Reply, replies_from_json, replies_to_json
+from bot.state.sqlite_store import Retention, Store, UserState
+from bot.understanding.matcher import Match, Matcher
+from bot.understanding.normalise import DIGITS
+from bot.understanding.redact import find_sensitive, redact, valid_unicode
+from bot.understanding.scam import ScamRules
 
 MAX_TEXT = 4096  # longer messages are cut before matching; no channel sends more
 # Held replies younger than this belong to a delivery still under way (a duplicate that came

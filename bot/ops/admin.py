@@ -26,12 +26,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.check import stale_facts, stale_intents
-from bot.content import Content, Fact, Intent
-from bot.matcher import Matcher
-from bot.misses import MissGroup, group_misses, mark_covered
-from bot.stats import Figures, Stats, compute, window
-from bot.store import DAY, Store
+from bot.content.check import stale_facts, stale_intents
+from bot.content.load import Content, Fact, Intent
+from bot.ops.misses import MissGroup, group_misses, mark_covered
+from bot.ops.stats import Figures, Stats, compute, window
+from bot.state.sqlite_store import DAY, Store
+from bot.understanding.matcher import Matcher
 
 COOKIE = "mehfooz_admin"
 SESSION = 12 * 3600  # seconds a login lasts

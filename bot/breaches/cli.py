@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from bot.breach_index import Breach, BreachIndex
+from bot.breaches.index import Breach, BreachIndex
 from bot.config import Settings
 
 CATALOGUE = "breaches/catalogue.yaml"  # inside the content folder

@@ -1,0 +1,1 @@
+"""Breach lookups: the imported index, Have I Been Pwned, and their command line."""

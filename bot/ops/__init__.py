@@ -1,0 +1,1 @@
+"""Running the service: the admin page, stats, misses, metrics, logs and hot reload."""

@@ -1,0 +1,1 @@
+"""Where the bot keeps its state: the store interface, SQLite and Redis."""

@@ -1,0 +1,1 @@
+"""Understanding a message: normalising, matching intents, finding secrets, judging scams."""
