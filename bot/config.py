@@ -9,8 +9,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.content import DEFAULT_DIR
-from bot.store import DAY, Retention
+from bot.content.load import DEFAULT_DIR
+from bot.state.sqlite_store import DAY, Retention
 
 DEFAULT_DB = Path("var") / "mehfooz.db"
 
@@ -27,6 +27,8 @@ class Settings:
     telegram_inline: bool = False  # answer in the webhook's response when a reply is one message
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
+    twilio_api_url: str = "https://api.twilio.com"  # the REST API: messages sent later, media
+    twilio_whatsapp_from: str = ""  # our WhatsApp sender for messages sent later ("whatsapp:+1...")
     public_url: str = ""
     hibp_api_key: str = ""
     hibp_api_url: str = "https://haveibeenpwned.com/api/v3"
@@ -54,6 +56,8 @@ class Settings:
             telegram_inline=env.get("TELEGRAM_INLINE_REPLIES", "") in {"1", "true", "yes"},
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            twilio_api_url=(env.get("TWILIO_API_URL") or "https://api.twilio.com").rstrip("/"),
+            twilio_whatsapp_from=env.get("TWILIO_WHATSAPP_FROM", ""),
             public_url=env.get("PUBLIC_URL", "").rstrip("/"),
             hibp_api_key=env.get("HIBP_API_KEY", ""),
             hibp_api_url=(env.get("HIBP_API_URL") or "https://haveibeenpwned.com/api/v3").rstrip("/"),
