@@ -42,7 +42,7 @@ def text(turn: Turn, key: str, **values: str) -> str:
 def _start(turn: Turn) -> list[Reply]:
     alerts = turn.bot.alerts
     if alerts is None or not alerts.enabled:
-        return [turn.bot.reply(turn, text(turn, "off"))]
+        return [turn.bot.reply(turn, text(turn, "unavailable"))]
     if turn.msg.channel not in DELIVERS:
         return [turn.bot.reply(turn, text(turn, "no_channel"))]
     until = alerts.renew(turn.key, turn.lang)
@@ -50,7 +50,7 @@ def _start(turn: Turn) -> list[Reply]:
         return [turn.bot.reply(turn, text(turn, "renewed", until=_date(until)), [_stop_option(turn)])]
     about = turn.bot.content.answer(INTENT, turn.lang)
     if turn.msg.verified_phone:  # WhatsApp: the sender is the number; ask once
-        options = [Option(text(turn, "yes"), "alerts:yes"), Option(text(turn, "no"), "alerts:no")]
+        options = [Option(text(turn, f"{answer}_button"), f"alerts:{answer}") for answer in ("yes", "no")]
         reply = turn.bot.reply(turn, f"{about}\n\n{text(turn, 'confirm')}", options)
         turn.state.pending = CONFIRM
         return [reply]
@@ -69,8 +69,8 @@ def _subscribe(turn: Turn) -> list[Reply]:
     try:
         until = alerts.subscribe(turn.key, turn.msg.channel, turn.msg.user_id, phone, turn.lang)
     except (AlertsOff, ValueError):  # no key, or a contact whose number is not a phone number
-        return [turn.bot.reply(turn, text(turn, "off"))]
-    kept = text(turn, "on", until=_date(until), channel=DELIVERS[turn.msg.channel])
+        return [turn.bot.reply(turn, text(turn, "unavailable"))]
+    kept = text(turn, "subscribed", until=_date(until), channel=DELIVERS[turn.msg.channel])
     return [turn.bot.reply(turn, kept, [_stop_option(turn)])]
 
 
