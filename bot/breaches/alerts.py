@@ -74,6 +74,7 @@ class AlertStore:
         self._fernet = fernet(keys) if keys else None
         self.db = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")  # as the state store: no fsync per commit in WAL
         self.db.execute("PRAGMA secure_delete=ON")  # a deleted subscription is overwritten
         self._create()
 
@@ -171,10 +172,11 @@ class AlertStore:
         """The live subscribers' number hashes as sorted rows of two big-endian 64-bit
         halves: what `BreachIndex.import_lines` looks for in each batch it writes."""
         rows = self.db.execute(
-            "SELECT DISTINCT number FROM subscriptions WHERE expires > ?", [int(now or time.time())]
+            "SELECT number FROM subscriptions WHERE expires > ?", [int(now or time.time())]
         ).fetchall()
         keys = np.frombuffer(b"".join(r[0] for r in rows), dtype=">u8").reshape(-1, 2)
-        return keys[np.lexsort((keys[:, 1], keys[:, 0]))] if len(keys) else keys
+        keys = keys[np.lexsort((keys[:, 1], keys[:, 0]))]
+        return keys[np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)]] if len(keys) else keys
 
     def queue(self, breach: Breach, numbers: Iterable[bytes], now: float | None = None) -> int:
         """One alert for each live subscriber of these number hashes, for this breach (never

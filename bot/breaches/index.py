@@ -212,8 +212,7 @@ class BreachIndex:
         distinct = unique.tobytes()
         conn = self.db.conn
         with conn:
-            report.watched += [h for h in found if not conn.execute(  # new to this breach only
-                "SELECT 1 FROM hits WHERE hash = ? AND breach = ?", [h, breach_id]).fetchone()]
+            report.watched += self._new_to(breach_id, found) if found else []
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO hits (hash, breach) VALUES (?, ?)",
@@ -222,6 +221,17 @@ class BreachIndex:
             inserted = conn.total_changes - before
         report.imported += inserted
         report.duplicate += len(keys) - inserted
+
+    def _new_to(self, breach_id: int, hashes: list[bytes]) -> list[bytes]:
+        """Those of `hashes` the breach does not hold yet (one query, not one per hash)."""
+        conn = self.db.conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS probe (hash BLOB PRIMARY KEY) WITHOUT ROWID")
+        conn.executemany("INSERT OR IGNORE INTO temp.probe VALUES (?)", ((h,) for h in hashes))
+        new = [row[0] for row in conn.execute(
+            "SELECT p.hash FROM temp.probe p WHERE NOT EXISTS"
+            " (SELECT 1 FROM hits h WHERE h.hash = p.hash AND h.breach = ?)", [breach_id])]
+        conn.execute("DELETE FROM temp.probe")
+        return new
 
     # --- lookup ---
     def lookup(self, identifier: str) -> list[Breach]:

@@ -228,7 +228,7 @@ def _catalogue(directory: Path) -> dict[str, dict[str, Any]]:
 
 def content_sids(setting: str) -> dict[str, str]:
     """TWILIO_ALERT_CONTENT_SID: one template for every language ("HX...") or one per
-    language ("en=HX...,roman_ur=HX...,ur=HX...")."""
+    language ("en=HX...,roman_ur=HX...,ur=HX...", "*=HX..." for the others)."""
     if "=" not in setting:
         return {"*": setting.strip()} if setting.strip() else {}
     pairs = (item.partition("=") for item in setting.split(","))
