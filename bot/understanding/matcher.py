@@ -92,7 +92,10 @@ class Matcher:
         if it has one, its normalised asking sentence."""
         scores = self.model.decision(normalised)
         if asking:
-            scores = (scores + ASK_WEIGHT * self.model.decision(asking)) / (1 + ASK_WEIGHT)
+            # An asking sentence that says nothing by itself ("what do i do??") does not count.
+            asked = self.model.decision(asking)
+            if asked.max() >= THRESHOLD:
+                scores = (scores + ASK_WEIGHT * asked) / (1 + ASK_WEIGHT)
         for index, hints in self._hints:
             if hints.search(normalised):
                 scores[index] += HINT_BONUS
