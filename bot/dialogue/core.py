@@ -29,7 +29,9 @@ LONG_AGO = 1.0  # a hold time (the epoch's first second) any re-delivery may rep
 
 @dataclass(frozen=True)
 class Limits:
-    per_minute: int = 20  # messages a person may send a minute before the bot pauses
+    # Messages a person may send a minute before the bot pauses; None: no limit (the terminal,
+    # where the only person is the one at the keyboard).
+    per_minute: int | None = 20
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,11 @@ class Bot:
             state = self.store.get_user(key) or UserState()
             text = msg.text[:MAX_TEXT]
             normalised = self.matcher.normaliser.normalise(text)
-            turn = Turn(self, msg, key, state, self._language(state, text, normalised), text, normalised)
-            sent = self.store.hit(key, int(time.time() // 60))
-            if sent > self.limits.per_minute:
-                if sent > self.limits.per_minute + 1:
+            turn = Turn(self, msg, key, state, self._language(msg, state, text, normalised), text, normalised)
+            limit = self.limits.per_minute
+            sent = self.store.hit(key, int(time.time() // 60)) if limit is not None else 0
+            if limit is not None and sent > limit:
+                if sent > limit + 1:
                     return Outcome([], "silenced", lang=turn.lang)
                 turn.intent = "rate_limited"
                 replies = [self.reply(turn, self.content.text("rate_limited", turn.lang), keep=True)]
@@ -140,9 +143,11 @@ class Bot:
         if outcome.delivery:
             self.store.hold_replies(outcome.delivery, replies_to_json(outcome.replies), now=LONG_AGO)
 
-    def _language(self, state: UserState, text: str, normalised: str) -> str:
+    def _language(self, msg: Incoming, state: UserState, text: str, normalised: str) -> str:
         if state.pinned and state.lang:
             return state.lang
+        if msg.app_lang and msg.choice and not state.lang:  # a button or command before any writing
+            return msg.app_lang
         return self.matcher.normaliser.detect_language(text, normalised) or state.lang or "en"
 
     def _handle(self, turn: Turn) -> list[Reply]:
