@@ -22,7 +22,11 @@ from bot.understanding.normalise import Normaliser
 from bot.understanding.train import Model, trained_model
 
 THRESHOLD = -0.3  # the classifier's margin below which the bot does not guess
-MARGIN = 0.02  # top two intents closer than this: ask which one was meant
+# Top two intents closer than this: ask which one was meant. A word or two ("leak", "scam")
+# is often truly ambiguous; a longer message says enough for the classifier to decide.
+MARGIN = 0.02
+SHORT_MARGIN = 0.25
+SHORT_WORDS = 3
 HINT_BONUS = 0.1  # a distinctive word of an intent (its `hints`) present in the message
 ASK_WEIGHT = 0.5  # weight of the asking sentence beside the whole message
 # People send the same short messages again and again ("hi", "salam", "1"...): the verdict on
@@ -121,7 +125,8 @@ class Matcher:
         if top < THRESHOLD or intent_id == OUT_OF_SCOPE:
             return Match(None, shown, None)
         other = self.intent_ids[second]
-        if top - runner_up < MARGIN and other != OUT_OF_SCOPE:
+        margin = SHORT_MARGIN if normalised.count(" ") < SHORT_WORDS else MARGIN
+        if top - runner_up < margin and other != OUT_OF_SCOPE:
             return Match(None, shown, None, (intent_id, other))
         return Match(intent_id, shown, None)
 
