@@ -54,7 +54,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     index.close()
     if alerts:
         alerts.close()
-    print(json.dumps({"breach": args.breach, **report.as_dict(), "alerts_queued": queued}))
+    queued_field = {"alerts_queued": queued} if alerts else {}
+    print(json.dumps({"breach": args.breach, **report.as_dict(), **queued_field}))
     return 0
 
 
