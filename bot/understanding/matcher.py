@@ -21,7 +21,7 @@ from bot.content.load import OUT_OF_SCOPE, Content
 from bot.understanding.normalise import Normaliser
 from bot.understanding.train import Model, trained_model
 
-THRESHOLD = -0.3  # the classifier's margin below which the bot does not guess
+THRESHOLD = -0.4  # the classifier's margin below which the bot does not guess
 # Top two intents closer than this: ask which one was meant. A word or two ("leak", "scam")
 # is often truly ambiguous; a longer message says enough for the classifier to decide.
 MARGIN = 0.02
