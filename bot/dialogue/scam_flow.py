@@ -14,8 +14,8 @@ from bot.config import keyed
 from bot.content.load import Intent
 from bot.dialogue.messages import Reply
 from bot.dialogue.registry import INTERCEPTORS, PENDING, action
+from bot.dialogue.scam_report import report_text
 from bot.understanding.normalise import URL
-from bot.understanding.redact import mask_secrets
 from bot.understanding.scam import ScamVerdict
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 INTENT = "scam_check"
 PENDING_KEY = "scam_message"
 MIN_WORDS = 8  # shorter than this, a message is a question, not a pasted message
-MAX_QUOTED = 600  # the message is quoted back (for the 9000 report) up to this length
 
 
 @action("scam_check")
@@ -75,9 +74,10 @@ def _report(turn: Turn, verdict: ScamVerdict) -> list[Reply]:
     if others:
         parts.append(content.text("scam_seen_by_others", lang, count=str(others)))
     if verdict.flags:
-        quoted = mask_secrets(" ".join(turn.text.split()))[:MAX_QUOTED]
+        # the scammer's number and words as received (PTA needs them); the person's own masked
+        report = report_text(turn.text, turn.msg.verified_phone)
         parts += [content.text("scam_advice", lang),
-                  f"{content.text('scam_report_sms', lang)}\nSENDER {quoted}",
+                  f"{content.text('scam_report_sms', lang)}\n{report}",
                   content.text("scam_report_call", lang)]
     else:
         parts.append(content.text("scam_advice", lang))
