@@ -271,7 +271,7 @@ def parser() -> argparse.ArgumentParser:
 
     scam = sub.add_parser("scam-check", help="red flags of a scam in messages (verdict and flags)")
     scam.add_argument("text", nargs="*", help="a message (default: one per stdin line)")
-    scam.add_argument("--json", action="store_true", help='one {"verdict", "score", "flags"} object per message')
+    scam.add_argument("--json", action="store_true", help='one {"verdict", "score", "flags"} per message')
     scam.add_argument("--explain", action="store_true", help="how each flag fired (for tuning the rules)")
     scam.set_defaults(func=cmd_scam_check)
 

@@ -100,7 +100,10 @@ def _compile(
             parts.append(re.compile(_entry(str(entry), codes)).pattern)
         except re.error as exc:
             problems.append(f"{RULES_FILE}: {where}: bad regular expression {entry!r}: {exc}")
-    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE) if parts else None
+        # messages are lower-cased before matching, and case-blind regexes cost 2 to 8 times more
+        if re.search(r"[A-Z]", re.sub(r"\\.", "", str(entry))):
+            problems.append(f"{RULES_FILE}: {where}: write patterns in lower case: {entry!r}")
+    return re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 _VOWELS = re.compile(r"[aeiouy]")
 _REPEAT = re.compile(r"(.)\1+")
 MIN_SKELETON = 3  # shorter skeletons ("nm" for inaam) would catch unrelated words
+CACHE_SIZE = 50_000  # folded tokens remembered (words repeat across messages); then start over
 
 
 def skeleton(word: str) -> str:
@@ -65,6 +66,7 @@ class Spelling:
                     self.skeletons[key] = canonical
         for key in clashes:  # a skeleton two words share decides nothing
             del self.skeletons[key]
+        self.folded: dict[str, str] = {}  # token -> unmasked token
 
     def word(self, word: str) -> str:
         found = self.exact.get(word)
@@ -90,4 +92,13 @@ def _unmask_token(token: str, spelling: Spelling) -> str:
 
 def unmask(text: str, spelling: Spelling) -> str:
     """Normalised (lower-case) `text` with its disguises folded, word by word."""
-    return " ".join(_unmask_token(token, spelling) for token in text.split())
+    cache = spelling.folded
+    if len(cache) > CACHE_SIZE:
+        cache.clear()
+    out = []
+    for token in text.split():
+        folded = cache.get(token)
+        if folded is None:
+            folded = cache[token] = _unmask_token(token, spelling)
+        out.append(folded)
+    return " ".join(out)
