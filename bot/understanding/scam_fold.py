@@ -41,6 +41,7 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 _VOWELS = re.compile(r"[aeiouy]")
 _REPEAT = re.compile(r"(.)\1+")
 MIN_SKELETON = 3  # shorter skeletons ("nm" for inaam) would catch unrelated words
+MAX_TOKEN = 80  # longer runs are no disguised word (and would cost quadratic time): kept as written
 CACHE_SIZE = 50_000  # folded tokens remembered (words repeat across messages); then start over
 
 
@@ -79,7 +80,7 @@ class Spelling:
 
 
 def _unmask_token(token: str, spelling: Spelling) -> str:
-    if _ADDRESS.search(token):
+    if len(token) > MAX_TOKEN or _ADDRESS.search(token):
         return token
     token = _SPLIT_LETTERS.sub(lambda m: re.sub(r"[/.]", "", m.group()), token)
     token = _O_IN_NUMBER.sub(lambda m: "0" * len(m.group()), token)
