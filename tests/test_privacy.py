@@ -329,8 +329,13 @@ QUOTE = re.compile(r"^SENDER (.+)$", re.MULTILINE)
 
 
 def _quoted(session: Session) -> set[str]:
-    """Personal values the bot quoted back in scam reports ("send SENDER <message> to PTA")."""
-    return found(" ".join(q for reply in session.replies for q in QUOTE.findall(reply)))
+    """Personal values the bot quoted back in scam reports ("send SENDER <message> to PTA").
+    Phone numbers are left out: the report keeps the number the scam gives, which PTA needs
+    (the session's scams use its own numbers there); the verified sender's own is masked, and
+    no quoted number reaches the disk (test_database_files_hold_no_quoted_scam_message_either)."""
+    quoted = " ".join(q for reply in session.replies for q in QUOTE.findall(reply))
+    phones = {digits(p)[-10:] for p in [*PHONE_FORMS, *WA_SENDERS, TG_CONTACT_PHONE, TERMINAL_PHONE]}
+    return {hit for hit in found(quoted) if digits(hit)[-10:] not in phones or not re.fullmatch(r"[+\d\s۰-۹-]+", hit)}
 
 
 def _log_leaks(session: Session, keep) -> dict[str, set[str]]:  # noqa: ANN001
