@@ -30,7 +30,7 @@ FACT_MAX_AGE = dt.timedelta(days=180)
 REVIEW_MAX_AGE = dt.timedelta(days=365)
 THIN_SHARE = 0.5  # a language with fewer examples than this share of the richest one is thin
 # A number typed into a text: digits, with thousands separators or decimals.
-NUMBER = re.compile(r"(?<![\w-])\d+(?:[.,]\d+)*(?![\w])")
+NUMBER = re.compile(r"(?<![\w-])\d+(?:[.,]\d+)*(?!\w|-[A-Za-z])")
 YEAR = re.compile(r"(?:19|20)\d\d")
 LIST_MARKER = re.compile(r"(?m)^\s*\d{1,2}[.)](?=\s)")
 # An address in a source: a URL, or a bare domain such as "nation.com.pk".
@@ -148,7 +148,9 @@ def glossary_warnings(content: Content) -> list[str]:
     """A text that uses a variant the glossary lists instead of the term it chose."""
     warnings = []
     for concept, entry in content.glossary.items():
-        for lang, variants in ((entry or {}).get("variants") or {}).items():
+        if not isinstance(entry, dict):  # "reviewed:" and the like
+            continue
+        for lang, variants in (entry.get("variants") or {}).items():
             chosen = entry.get(lang, "")
             for variant in variants or []:
                 pattern = re.compile(rf"(?<!\w){re.escape(str(variant))}(?!\w)", re.IGNORECASE)
