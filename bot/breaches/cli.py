@@ -22,7 +22,6 @@ from bot.config import Settings
 from bot.content.load import load_content
 
 
-
 def open_index(settings: Settings) -> BreachIndex:
     """The index, opened for writing, with the known incidents of the content registered
     (in English, facts filled in: replies word them in the person's language)."""

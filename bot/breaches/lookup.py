@@ -69,7 +69,8 @@ class BreachLookup:
 
     def email(self, address: str) -> Result:
         email = address.strip().lower()
-        local = [Found(b.name, b.date, b.data, b.slug) for b in self.index.lookup(email)] if self.index else []
+        hits = self.index.lookup(email) if self.index else []
+        local = [Found(b.name, b.date, b.data, b.slug) for b in hits]
         if self.hibp is None or not self.hibp.has_key:
             return Result("no_key", tuple(local)) if not local else _result(local)
         try:

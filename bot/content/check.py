@@ -19,8 +19,10 @@ from bot.content.load import (
     load_content,
     shown_texts,
 )
-from bot.dialogue import flows  # noqa: F401  (registers every flow)
-from bot.dialogue import kept
+from bot.dialogue import (
+    flows,  # noqa: F401  (registers every flow)
+    kept,
+)
 from bot.dialogue import registry as actions
 from bot.understanding.matcher import Matcher
 from bot.understanding.normalise import LANGS
@@ -71,7 +73,8 @@ def _all_texts(content: Content, directory: Path) -> list[tuple[str, str, str]]:
     except ContentError:
         return texts  # reported by _scam_rule_problems
     for flag in rules.flags:
-        texts += [(f"scam_rules.yaml: {flag.id}: explain", lang, text) for lang, text in flag.explain.items()]
+        where = f"scam_rules.yaml: {flag.id}: explain"
+        texts += [(where, lang, text) for lang, text in flag.explain.items()]
     for verdict, by_lang in rules.verdict_texts.items():
         texts += [(f"scam_rules.yaml: verdict {verdict}", lang, text) for lang, text in by_lang.items()]
     return texts
@@ -111,7 +114,8 @@ def _fact_agreement_problems(texts: list[tuple[str, str, str]]) -> list[str]:
 def _figure_problems(content: Content) -> list[str]:
     """{name} in an answer must be a figure the code fills in (bot/dialogue/kept.py)."""
     return [
-        f"{intent.path}: unknown figure '{{{name}}}' in the '{lang}' answer (known: {', '.join(sorted(kept.NAMES))})"
+        f"{intent.path}: unknown figure '{{{name}}}' in the '{lang}' answer"
+        f" (known: {', '.join(sorted(kept.NAMES))})"
         for intent in content.intents.values()
         for lang, text in intent.answer.items()
         for name in VALUE_REF.findall(text)
@@ -121,7 +125,8 @@ def _figure_problems(content: Content) -> list[str]:
 
 def _unused_fact_warnings(content: Content, texts: list[tuple[str, str, str]]) -> list[str]:
     used = {key for _, _, text in texts for key in FACT_REF.findall(text)}
-    return [f"facts.yaml: {key} is used by no text: use it or remove it" for key in content.facts if key not in used]
+    return [f"facts.yaml: {key} is used by no text: use it or remove it"
+            for key in content.facts if key not in used]
 
 
 def is_home_page(fact: Fact) -> bool:

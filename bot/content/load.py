@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -279,7 +279,8 @@ def shown_texts(content: Content) -> list[tuple[str, str, str]]:
             found += [(f"{intent.path}: {part}", lang, text) for lang, text in getattr(intent, part).items()]
     for key, texts in content.system.items():
         if isinstance(texts, dict):
-            found += [(f"system.yaml: {key}", lang, text) for lang, text in texts.items() if isinstance(text, str)]
+            found += [(f"system.yaml: {key}", lang, text)
+                      for lang, text in texts.items() if isinstance(text, str)]
     for incident in content.catalogue.values():
         where = f"{CATALOGUE}: {incident.id}"
         for lang in LANGS:

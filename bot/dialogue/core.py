@@ -13,8 +13,8 @@ from bot.dialogue import (
     flows,  # noqa: F401  (registers every flow)
 )
 from bot.dialogue import registry as actions
-from bot.dialogue.messages import Incoming, Option, Reply, replies_from_json, replies_to_json
 from bot.dialogue.kept import figures
+from bot.dialogue.messages import Incoming, Option, Reply, replies_from_json, replies_to_json
 from bot.state.sqlite_store import Retention, Store, UserState
 from bot.understanding.matcher import Match, Matcher
 from bot.understanding.normalise import DIGITS

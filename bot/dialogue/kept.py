@@ -21,7 +21,7 @@ class Figure:
 
 
 FIGURES: tuple[Figure, ...] = (
-    Figure("state_days", lambda r: r.state, DAY, "per-person state under the keyed hash (BOT_KEEP_STATE_DAYS)"),
+    Figure("state_days", lambda r: r.state, DAY, "per-person state, keyed hash (BOT_KEEP_STATE_DAYS)"),
     Figure("seen_days", lambda r: r.seen, DAY, "ids of answered messages (BOT_KEEP_SEEN_DAYS)"),
     Figure("misses_days", lambda r: r.misses, DAY, "masked questions not understood (BOT_KEEP_MISSES_DAYS)"),
     Figure("scam_days", lambda r: r.scam, DAY, "fingerprints of messages checked for scams"),

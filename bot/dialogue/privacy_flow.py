@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.content.load import Intent
+from bot.dialogue.kept import figures
 from bot.dialogue.messages import Option, Reply
 from bot.dialogue.registry import CHOICES, PENDING, action, has_any, is_one_of
-from bot.dialogue.kept import figures
 
 if TYPE_CHECKING:
     from bot.dialogue.core import Turn
