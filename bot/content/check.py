@@ -151,7 +151,7 @@ def _source_warnings(content: Content) -> list[str]:
 
 def glossary_warnings(content: Content) -> list[str]:
     """A text that uses a variant the glossary lists instead of the term it chose."""
-    warnings = []
+    warnings, texts = [], shown_texts(content)
     for concept, entry in content.glossary.items():
         if not isinstance(entry, dict):  # "reviewed:" and the like
             continue
@@ -161,7 +161,7 @@ def glossary_warnings(content: Content) -> list[str]:
                 pattern = re.compile(rf"(?<!\w){re.escape(str(variant))}(?!\w)", re.IGNORECASE)
                 warnings += [
                     f"{where} ({lang}): '{variant}' where the glossary ({concept}) says '{chosen}'"
-                    for where, text_lang, text in shown_texts(content)
+                    for where, text_lang, text in texts
                     if text_lang == lang and pattern.search(text)
                 ]
     return warnings
