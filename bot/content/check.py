@@ -24,7 +24,7 @@ from bot.dialogue import (
     kept,
 )
 from bot.dialogue import registry as actions
-from bot.understanding.matcher import Matcher
+from bot.understanding.matcher import Matcher, build_normaliser
 from bot.understanding.normalise import LANGS
 from bot.understanding.scam import ScamRules
 
@@ -184,7 +184,7 @@ def _action_problems(content: Content) -> list[str]:
 
 
 def _duplicate_problems(content: Content) -> list[str]:
-    normalise = Matcher(content).normaliser.normalise if content.intents else str
+    normalise = build_normaliser(content).normalise
     owners: dict[str, set[str]] = defaultdict(set)
     for intent in content.intents.values():
         for examples in intent.examples.values():

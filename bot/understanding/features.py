@@ -21,23 +21,18 @@ WORD_TAG = np.uint64(1 << 63)  # word ids live in the top half of the id space
 
 def char_ids(text: str) -> np.ndarray:
     """Ids of the character n-grams of each word, padded with spaces (" ab", "abc", "bc ")."""
-    padded = f" {text} "
-    codes = np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    spaces = np.r_[0, np.cumsum(codes == 32)]  # spaces[i]: spaces before position i
-    found = []
+    codes = np.frombuffer(f" {text} ".encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    spaces = np.concatenate(([0], np.cumsum(codes == 32)))  # spaces[i]: spaces before position i
+    ids, found = codes, []
     with np.errstate(over="ignore"):  # the ids wrap around 2**64 on purpose
         for n in NGRAMS:
             count = len(codes) - n + 1
             if count <= 0:
                 break
-            ids = np.full(count, n, dtype=np.uint64)
-            for offset in range(n):
-                ids = ids * PRIME + codes[offset:offset + count]
-            starts = np.arange(count)
-            inside = spaces[starts + n - 1] - spaces[starts + 1] == 0  # no space inside the gram
-            single = (codes[:count] != 32) | (codes[n - 1:n - 1 + count] != 32)  # not "  "
-            found.append(ids[inside & single] & ~WORD_TAG)
-    return np.concatenate(found) if found else np.zeros(0, dtype=np.uint64)
+            ids = ids[:count] * PRIME + codes[n - 1:]  # each n-gram from the (n-1)-gram before it
+            inside = spaces[n - 1:n - 1 + count] == spaces[1:1 + count]  # no space inside the gram
+            found.append(ids[inside])
+    return np.concatenate(found) & ~WORD_TAG if found else np.zeros(0, dtype=np.uint64)
 
 
 def word_ids(text: str) -> np.ndarray:
@@ -65,21 +60,17 @@ class Vocabulary:
         return self.row(text_ids(text))
 
     def row(self, blocks: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
-        columns, weights = [], []
-        for ids in blocks:
-            unique, counts = np.unique(ids, return_counts=True)
-            index = np.searchsorted(self.ids, unique)
-            index[index == len(self.ids)] = 0
-            known = self.ids[index] == unique
-            index, counts = index[known], counts[known]
-            weight = (1.0 + np.log(counts)) * self.idf[index]
-            norm = float(np.sqrt(np.dot(weight, weight)))
+        unique, counts = np.unique(np.concatenate(blocks), return_counts=True)
+        index = np.searchsorted(self.ids, unique)
+        index[index == len(self.ids)] = 0
+        known = self.ids[index] == unique
+        index, counts, words = index[known], counts[known], unique[known] >= WORD_TAG
+        weight = ((1.0 + np.log(counts)) * self.idf[index]).astype(np.float32)
+        for block in (words, ~words):  # each block of unit length
+            norm = float(np.sqrt(np.dot(weight[block], weight[block])))
             if norm:
-                columns.append(index)
-                weights.append(weight / norm)
-        if not columns:
-            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
-        return np.concatenate(columns), np.concatenate(weights).astype(np.float32)
+                weight[block] /= norm
+        return index, weight
 
     @classmethod
     def fit(cls, blocks: list[tuple[np.ndarray, ...]]) -> Vocabulary:

@@ -21,7 +21,7 @@ from bot.content.load import OUT_OF_SCOPE, Content
 from bot.understanding.normalise import Normaliser
 from bot.understanding.train import Model, trained_model
 
-THRESHOLD = -0.3  # the classifier's margin below which the bot does not guess
+THRESHOLD = -0.4  # the classifier's margin below which the bot does not guess
 # Top two intents closer than this: ask which one was meant. A word or two ("leak", "scam")
 # is often truly ambiguous; a longer message says enough for the classifier to decide.
 MARGIN = 0.02
@@ -82,13 +82,15 @@ class Matcher:
         self.normaliser = normaliser or build_normaliser(content)
         self.model = model or trained_model(*training_examples(content, self.normaliser))
         self.intent_ids = list(self.model.intents)
-        index = {intent_id: n for n, intent_id in enumerate(self.intent_ids)}
-        self._hints = [
-            (index[i], re.compile(r"(?<!\S)(?:" + "|".join(
-                re.escape(self.normaliser.normalise(h)) for h in content.intents[i].hints) + r")(?!\S)"))
-            for i in self.intent_ids
-            if i in content.intents and content.intents[i].hints
-        ]
+        # Each hint as its words, with the intents it favours: a message's runs of words are
+        # looked up in this table, one pass for all hints.
+        self._hints: dict[tuple[str, ...], set[int]] = {}
+        for n, intent_id in enumerate(self.intent_ids):
+            for hint in content.intents[intent_id].hints if intent_id in content.intents else ():
+                words = tuple(self.normaliser.normalise(hint).split())
+                if words:
+                    self._hints.setdefault(words, set()).add(n)
+        self._hint_words = max((len(words) for words in self._hints), default=0)
         self._decide_short = lru_cache(maxsize=CACHE_SIZE)(self._decide)
 
     def scores(self, normalised: str, asking: str | None = None) -> np.ndarray:
@@ -100,10 +102,18 @@ class Matcher:
             asked = self.model.decision(asking)
             if asked.max() >= THRESHOLD:
                 scores = (scores + ASK_WEIGHT * asked) / (1 + ASK_WEIGHT)
-        for index, hints in self._hints:
-            if hints.search(normalised):
-                scores[index] += HINT_BONUS
+        favoured = self._hinted(normalised.split())
+        if favoured:
+            scores[list(favoured)] += HINT_BONUS
         return scores
+
+    def _hinted(self, words: list[str]) -> set[int]:
+        """The intents whose hints appear in the words (each intent once)."""
+        found: set[int] = set()
+        for start in range(len(words)):
+            for end in range(start + 1, min(start + self._hint_words, len(words)) + 1):
+                found |= self._hints.get(tuple(words[start:end]), set())
+        return found
 
     def match(self, text: str, normalised: str | None = None) -> Match:
         """`normalised`: the text as the normaliser folds it, if the caller has it already."""
