@@ -158,6 +158,15 @@ def cmd_intents_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_intents_review(args: argparse.Namespace) -> int:
+    from bot.content.review import write_review
+
+    settings = Settings.from_env()
+    out = write_review(settings.content_dir, Path(args.out), settings.retention)
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_intents_eval(args: argparse.Namespace) -> int:
     from bot.content.evaluate import evaluate, format_comparison, format_report
     from bot.content.load import load_content
@@ -292,6 +301,9 @@ def parser() -> argparse.ArgumentParser:
     intents = sub.add_parser("intents", help="check, evaluate, export or add intents; misses and stats")
     isub = intents.add_subparsers(dest="intents_command", required=True)
     isub.add_parser("check", help="validate intent files and facts").set_defaults(func=cmd_intents_check)
+    review = isub.add_parser("review", help="one HTML page: answers side by side, facts, warnings")
+    review.add_argument("--out", default="var/content-review.html", help="where to write the page")
+    review.set_defaults(func=cmd_intents_review)
     ev = isub.add_parser("eval", help="accuracy on a labelled CSV (text,intent,lang)")
     ev.add_argument("csv")
     ev.add_argument("--json", action="store_true")

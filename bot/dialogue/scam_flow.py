@@ -71,7 +71,7 @@ def _report(turn: Turn, verdict: ScamVerdict) -> list[Reply]:
     rules = bot.scam_rules
     parts = [rules.describe(verdict, lang)]
     if verdict.flags:
-        found = "\n".join(f"- {line}" for line in rules.explanations(verdict, lang))
+        found = "\n".join(f"- {content.render(line, lang)}" for line in rules.explanations(verdict, lang))
         parts.append(f"{content.text('scam_flags_found', lang)}\n{found}")
     others = _count_and_seen(turn)
     if others:
