@@ -91,6 +91,7 @@ class Matcher:
                 if words:
                     self._hints.setdefault(words, set()).add(n)
         self._hint_words = max((len(words) for words in self._hints), default=0)
+        self._hint_starts = {words[0] for words in self._hints}  # most words start no hint
         self._decide_short = lru_cache(maxsize=CACHE_SIZE)(self._decide)
 
     def scores(self, normalised: str, asking: str | None = None) -> np.ndarray:
@@ -111,6 +112,8 @@ class Matcher:
         """The intents whose hints appear in the words (each intent once)."""
         found: set[int] = set()
         for start in range(len(words)):
+            if words[start] not in self._hint_starts:
+                continue
             for end in range(start + 1, min(start + self._hint_words, len(words)) + 1):
                 found |= self._hints.get(tuple(words[start:end]), set())
         return found
