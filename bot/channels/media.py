@@ -100,9 +100,9 @@ class MediaReader:
             wanted, given = httpx.URL(self.twilio_api_url), httpx.URL(url)
         except (httpx.InvalidURL, TypeError, ValueError):
             return False
-        base_path = wanted.path.rstrip("/")
+        media_path = f"{wanted.path.rstrip('/')}/2010-04-01/Accounts/"  # the Media API's resources
         return (given.scheme == wanted.scheme and given.host == wanted.host and given.port == wanted.port
-                and not given.userinfo and given.path.startswith(f"{base_path}/") and ".." not in given.path)
+                and not given.userinfo and given.path.startswith(media_path) and ".." not in url)
 
     async def twilio(self, form: Mapping[str, str]) -> Attachment | None:
         """The first attachment of a Twilio webhook (`NumMedia`, `MediaUrl0`,

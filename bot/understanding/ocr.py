@@ -25,7 +25,7 @@ MAX_BYTES = 5 * 1024 * 1024  # Telegram compresses photos far below this; WhatsA
 MAX_PIXELS = 25_000_000  # a 4K phone screenshot is under 10 million
 MAX_SECONDS = 8.0  # Tesseract's own time limit per pass; Twilio waits 15 s for the webhook
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")  # what phones send; other decoders are never tried
-MIN_WIDTH = 1000  # narrower pictures are scaled up (Tesseract wants letters ~20+ px high)
+MIN_WIDTH = 720  # narrower pictures are scaled up (Tesseract wants letters ~20+ px high)
 MAX_WIDTH = 2000  # wider ones are scaled down: time grows with pixels, accuracy does not
 TESSDATA_GLOBS = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tessdata", "/usr/local/share/tessdata")
 
