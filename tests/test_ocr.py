@@ -15,7 +15,16 @@ import pytest
 
 from bot.testing.screenshots import OTP_NOTICE, SCAM_EN, SCAM_UR, fonts_available, screenshot
 from bot.understanding import ocr
-from bot.understanding.ocr import ImageRefused, OcrPool, Reader, clean, open_image, prepare, read_image
+from bot.understanding.ocr import (
+    ImageRefused,
+    OcrPool,
+    Reader,
+    clean,
+    open_image,
+    prepare,
+    read_image,
+    text_lines,
+)
 from bot.understanding.scam import check
 from tests.test_cli import run
 
@@ -78,11 +87,22 @@ def test_a_picture_without_text_reads_as_empty():
     assert read_image(out.getvalue()).text == ""
 
 
-def test_dark_mode_is_inverted_and_small_pictures_scaled_up():
+def test_dark_mode_is_inverted():
     from PIL import ImageStat
 
     dark = prepare(open_image(screenshot("hello", dark=True, width=540)))
-    assert dark.width == ocr.MIN_WIDTH and ImageStat.Stat(dark).mean[0] > 128
+    assert ImageStat.Stat(dark).mean[0] > 128
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_lines_are_found_one_by_one_with_urdu_marks_kept_with_their_line(lang):
+    text = SCAM_UR if lang == "ur" else SCAM_EN
+    grey = prepare(open_image(screenshot(text, lang=lang, width=1080)))
+    lines = text_lines(grey)
+    # the status bar, the lines of the message (four in either language), the bubble's time
+    assert len(lines) == 6, lines
+    heights = [bottom - top for top, bottom in lines[1:-1]]
+    assert max(heights) < 1.6 * min(heights)
 
 
 # --- limits and broken files ---

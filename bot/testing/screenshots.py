@@ -53,13 +53,14 @@ def _wrap(draw: object, text: str, font: object, width: float, rtl: bool) -> lis
 
 def screenshot(text: str, lang: str = "en", dark: bool = False, width: int = 1080,
                height: int | None = None, font: str | None = None, fmt: str = "PNG",
-               quality: int = 85) -> bytes:
-    """A chat screenshot of `text`, as PNG (or JPEG with `fmt="JPEG"`) bytes."""
+               quality: int = 85, text_size: float = 0.039) -> bytes:
+    """A chat screenshot of `text`, as PNG (or JPEG with `fmt="JPEG"`) bytes; the letters are
+    `text_size` of the width high (0.039: 16 sp on a 1080-pixel-wide phone, 42 px)."""
     from PIL import Image, ImageDraw, ImageFont
 
     height = height or round(width * 20 / 9)  # a modern phone's 20:9
     rtl = lang == "ur"
-    size = max(12, round(width * 0.039))  # 16 sp on a 1080-pixel-wide screen is 42 px
+    size = max(12, round(width * text_size))
     face = ImageFont.truetype(str(FONT_DIR / FONTS[font or ("naskh" if rtl else "sans")]), size)
     small = ImageFont.truetype(str(FONT_DIR / FONTS["sans"]), round(size * 0.7))
     background, ink, bubble = ((17, 27, 33), (233, 237, 239), (32, 44, 51)) if dark else \
