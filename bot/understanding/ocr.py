@@ -75,14 +75,14 @@ def tessdata_dir() -> str:
 
 
 def available() -> bool:
-    """Whether pictures can be read here (tesserocr and the English and Urdu data)."""
+    """Whether pictures can be read here as shipped: tesserocr, and the English, Urdu and
+    Arabic-script data (without the last, `Reader` falls back to English and Urdu)."""
     try:
         import tesserocr  # noqa: F401
 
-        tessdata_dir()
+        return (Path(tessdata_dir()) / "Arabic.traineddata").exists()
     except (ImportError, RuntimeError):
         return False
-    return True
 
 
 def open_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> Any:
