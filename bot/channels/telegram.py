@@ -140,7 +140,8 @@ class TelegramChannel:
         verified = {key: _text(value) or None for key, value in verified.items()}
         return Incoming(CHANNEL, _text(str(update.effective_user.id)), _text(text),
                         choice=_text(choice) or None, message_id=str(update.update_id),
-                        can_share_contact=True, has_buttons=True, **verified)
+                        can_share_contact=True, has_buttons=True,
+                        app_lang=app_language(update.effective_user.language_code), **verified)
 
     async def _answer(self, update: Update, incoming: Incoming) -> None:
         record = partial(self._record, update.update_id)
@@ -214,6 +215,15 @@ def _text(value: object) -> str:
     """A text field of an update as the core can take it: Telegram sends strings, but a broken
     update may hold a number or a list (the core makes lone surrogates valid itself)."""
     return value if isinstance(value, str) else ""
+
+
+def app_language(code: object) -> str | None:
+    """The language of the person's Telegram app ("ur", "en-GB"), if it is one we answer in:
+    used for the first greeting, until the person writes."""
+    if not isinstance(code, str):
+        return None
+    base = code.split("-")[0].lower()
+    return base if base in {"en", "ur"} else None
 
 
 async def _try(call) -> None:  # noqa: ANN001 - any awaitable Bot API call
