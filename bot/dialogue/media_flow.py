@@ -34,6 +34,8 @@ PROBLEMS = {
 
 def respond(turn: Turn) -> list[Reply]:
     kind, problem = turn.msg.media, turn.msg.media_problem
+    if not turn.text.strip() and not turn.state.lang and turn.msg.app_lang:
+        turn.lang = turn.msg.app_lang  # nothing written yet: the language of the person's app
     if kind != "image" or problem:
         key = ("media_location" if kind == "location" else "media_unsupported") if kind != "image" \
             else PROBLEMS.get(problem or "", "image_unreadable")
