@@ -30,6 +30,7 @@ FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")  # what phones send; other decod
 LINE_HEIGHT = 22  # each line of text is scaled to this height in pixels: the model reads it best
 INK = 60  # grey levels from the background that count as ink
 MARK = 0.35  # a row of ink lower than this share of the usual line is a mark of a line
+MIN_LINE = 6  # rows of ink lower than this (in pixels) are too small to be read
 TALLEST = 6  # rows of ink taller than this many lines are pictures, not text
 TESSDATA_GLOBS = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tessdata", "/usr/local/share/tessdata")
 
@@ -141,7 +142,7 @@ def text_lines(grey: Any) -> list[tuple[int, int]]:
         if gap < 0.8 * height:
             target = lines[lines.index(line)]
             target[0], target[1] = min(target[0], top), max(target[1], bottom)
-    return [(top, bottom) for top, bottom in lines if 2 < bottom - top < height * TALLEST]
+    return [(top, bottom) for top, bottom in lines if MIN_LINE <= bottom - top < height * TALLEST]
 
 
 def clean(text: str) -> str:
