@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.breaches import alerts_cli
 from bot.breaches import cli as breach_cli
 from bot.config import Settings
 
@@ -288,6 +289,7 @@ def parser() -> argparse.ArgumentParser:
     scam.set_defaults(func=cmd_scam_check)
 
     breach_cli.register(sub)
+    alerts_cli.register(sub)
 
     intents = sub.add_parser("intents", help="check, evaluate, export or add intents; misses and stats")
     isub = intents.add_subparsers(dest="intents_command", required=True)

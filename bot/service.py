@@ -24,7 +24,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
+<<<<<<< HEAD
 from bot.channels.media import MediaReader
+=======
+from bot.channels.alert_sender import sending_every
+>>>>>>> main
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
@@ -39,6 +43,7 @@ from bot.state.sqlite_store import Retention, Store, StoreBusy
 
 MAX_BODY = 64 * 1024
 PURGE_EVERY = 3600.0  # seconds between two deletions of expired rows
+ALERTS_EVERY = 60.0  # seconds between two runs of the breach-alert sender
 log = logging.getLogger("mehfooz.service")
 
 
@@ -176,7 +181,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         watching = asyncio.create_task(reloader.watch(stop_watching)) if settings.watch_content else None
         _reload_on_sighup(reloader)
         try:
-            yield
+            async with sending_every(ALERTS_EVERY, settings, core.alerts, lambda: core.content,
+                                     telegram.app.bot if telegram else None):
+                yield
         finally:
             purging.cancel()
             stop_watching.set()
@@ -194,7 +201,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/metrics", metrics_page),
         # read-only; a function, so that the page follows a content reload
-        *admin_routes(core.store, lambda: core.content, settings.admin_token, reloader.reload),
+        *admin_routes(core.store, lambda: core.content, settings.admin_token, reloader.reload,
+                      alerts=core.alerts.stats if core.alerts else None),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.core, app.state.metrics, app.state.reloader = core, metrics, reloader

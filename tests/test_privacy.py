@@ -398,7 +398,7 @@ def test_no_log_line_holds_personal_data(session):
 
 
 def test_what_serve_logs_holds_no_personal_data(session):
-    """`python -m bot serve` logs at INFO with httpx pinned to WARNING (bot.logs.setup)."""
+    """`python -m bot serve` logs at INFO with httpx pinned to WARNING (bot.ops.logs.setup)."""
     kept = _log_leaks(session, lambda name, level: level >= (logging.WARNING if name == "httpx" else logging.INFO))
     assert kept == {}
 

@@ -319,8 +319,8 @@ def test_redis_claim_of_a_crashed_worker_expires_then_the_message_is_answered(re
     and its claim blocks duplicates only until it expires."""
     crash = (
         "import os, sys\n"
-        "from bot.state_redis import RedisStore\n"
-        "from bot.store import UserState\n"
+        "from bot.state.redis_store import RedisStore\n"
+        "from bot.state.sqlite_store import UserState\n"
         "store = RedisStore(sys.argv[1], claim_seconds=1)\n"
         "with store.transaction():\n"
         "    assert store.first_delivery('msg')\n"

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
+from bot.breaches.alerts import AlertStore
 from bot.breaches.index import Breach, BreachIndex
 from bot.config import Settings
 
@@ -38,16 +39,23 @@ def open_index(settings: Settings) -> BreachIndex:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    index = open_index(Settings.from_env())
+    settings = Settings.from_env()
+    index = open_index(settings)
+    # Alert subscribers whose number this import adds get one alert each (see alerts.py).
+    alerts = AlertStore(settings.alerts_db, settings.breach_pepper) if settings.alerts_db.exists() else None
     path = Path(args.file)
     with open(path, encoding="utf-8", errors="replace") as handle, tqdm(
         total=path.stat().st_size, unit="B", unit_scale=True, disable=args.quiet, file=sys.stderr,
         desc=f"import {args.breach}",
     ) as bar:
         lines = _tracked(handle, bar)
-        report = index.import_lines(args.breach, lines)
+        report = index.import_lines(args.breach, lines, watch=alerts.watched() if alerts else None)
+    queued = alerts.queue(index.breach(args.breach), report.watched) if alerts else 0
     index.close()
-    print(json.dumps({"breach": args.breach, **report.as_dict()}))
+    if alerts:
+        alerts.close()
+    queued_field = {"alerts_queued": queued} if alerts else {}
+    print(json.dumps({"breach": args.breach, **report.as_dict(), **queued_field}))
     return 0
 
 

@@ -55,6 +55,7 @@ COMMANDS = {
     "language": "language",
     "privacy": "bot_privacy",
     "delete": "delete:ask",
+    "alerts": "breach_alerts",
 }
 log = logging.getLogger(__name__)
 

@@ -180,6 +180,19 @@ def load_content(directory: Path | str = DEFAULT_DIR, strict: bool = True) -> Co
     return content
 
 
+def _texts_problems(content: Content, intent: Intent) -> list[str]:
+    """A flow's own texts (`texts:` in its intent file) follow the rules of system.yaml."""
+    problems = []
+    for key, texts in (intent.extra.get("texts") or {}).items():
+        for lang in LANGS:
+            if not isinstance(texts, dict) or not str(texts.get(lang) or "").strip():
+                problems.append(f"{intent.path}: texts: {key}: no text in '{lang}'")
+            else:
+                problems += [f"{intent.path}: texts: {key}: unknown fact key '{{{ref}}}'"
+                             for ref in FACT_REF.findall(str(texts[lang])) if ref not in content.facts]
+    return problems
+
+
 def _structural_problems(content: Content) -> list[str]:
     """What would break the bot at run time: missing languages, unknown facts and options."""
     problems = []
@@ -199,6 +212,7 @@ def _structural_problems(content: Content) -> list[str]:
         for option in intent.options:
             if option not in content.intents or option == OUT_OF_SCOPE:
                 problems.append(f"{where}: option '{option}' is not an intent")
+        problems += _texts_problems(content, intent)
     for key, texts in content.system.items():
         if isinstance(texts, dict):
             for lang in LANGS:

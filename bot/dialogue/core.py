@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
+from bot.breaches.alerts import AlertStore
 from bot.breaches.lookup import BreachLookup
 from bot.config import user_key
 from bot.content.load import Content
@@ -85,8 +86,10 @@ class Loaded:
 
 class Bot:
     def __init__(self, content: Content, store: Store, secret: bytes, limits: Limits = Limits(),
-                 lookup: BreachLookup | None = None, retention: Retention | None = None):
+                 lookup: BreachLookup | None = None, retention: Retention | None = None,
+                 alerts: AlertStore | None = None):
         self.store = store
+        self.alerts = alerts  # breach-alert subscriptions (alerts_flow); None: alerts are off
         self.retention = retention or Retention()  # how long rows are kept: /privacy says it
         self.secret = secret
         self.limits = limits

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot.content.load import Intent
 from bot.dialogue.messages import Option, Reply
-from bot.dialogue.registry import CHOICES, PENDING, action, has_any, is_one_of
+from bot.dialogue.registry import CHOICES, ON_DELETE, PENDING, action, has_any, is_one_of
 from bot.state.sqlite_store import DAY
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ def _choose_delete(turn: Turn, answer: str) -> list[Reply] | None:
         return _confirm_delete(turn)
     if answer == "yes":
         turn.bot.store.delete_user(turn.key)
+        for forget in ON_DELETE:  # what other flows keep under the person's key
+            forget(turn)
         turn.forget = True
         return [turn.bot.reply(turn, turn.bot.content.text("deleted", turn.lang))]
     if answer == "no":
