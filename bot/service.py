@@ -24,11 +24,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
-<<<<<<< HEAD
-from bot.channels.media import MediaReader
-=======
 from bot.channels.alert_sender import sending_every
->>>>>>> main
+from bot.channels.media import MediaReader
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
