@@ -166,30 +166,49 @@ class Reader:
         self.api = tesserocr.PyTessBaseAPI(path=path, lang=lang, psm=tesserocr.PSM.SINGLE_LINE)
 
     def read(self, grey: Any) -> Reading:
-        from PIL import Image
+        import numpy as np
 
         deadline = time.monotonic() + self.seconds
+        pixels = np.asarray(grey, dtype=np.int16)
+        background = int(np.median(pixels))
         texts, confidences = [], []
         for top, bottom in text_lines(grey):
+            columns = np.flatnonzero((np.abs(pixels[top:bottom] - background) > INK).any(axis=0))
             pad = max(4, (bottom - top) // 4)
-            line = grey.crop((0, max(0, top - pad), grey.width, min(grey.height, bottom + pad)))
-            scale = LINE_HEIGHT / (bottom - top)
-            line = line.resize((max(1, round(line.width * scale)), max(1, round(line.height * scale))),
-                               Image.Resampling.LANCZOS)
-            left = deadline - time.monotonic()
-            self.api.SetImage(line)
-            try:
-                if left <= 0 or not self.api.Recognize(int(left * 1000)):
-                    raise ImageRefused("timeout")
-                texts.append(self.api.GetUTF8Text().strip())
-                confidences.append(self.api.MeanTextConf())
-            finally:
-                self.api.Clear()  # the picture is not kept past this call
+            box = (max(0, int(columns[0]) - 2 * pad), max(0, top - pad),
+                   min(grey.width, int(columns[-1]) + 2 * pad), min(grey.height, bottom + pad))
+            text, confidence = self._line(grey.crop(box), bottom - top, deadline)
+            texts.append(text)
+            confidences.append(confidence)
         text = clean("\n".join(texts))
         letters = len(_LETTER.findall(text))
         urdu = letters and len(_URDU.findall(text)) / letters >= 0.5
         confidence = round(sum(confidences) / len(confidences)) if confidences else 0
         return Reading(text, "urdu" if urdu else "latin", confidence)
+
+    def _line(self, line: Any, height: int, deadline: float) -> tuple[str, int]:
+        """One line, scaled to LINE_HEIGHT; Tesseract's line mode finds no words in some Urdu
+        lines, which its raw-line mode then reads."""
+        import tesserocr
+        from PIL import Image
+
+        scale = LINE_HEIGHT / height
+        line = line.resize((max(1, round(line.width * scale)), max(1, round(line.height * scale))),
+                           Image.Resampling.LANCZOS)
+        text, confidence = "", 0
+        for mode in (tesserocr.PSM.SINGLE_LINE, tesserocr.PSM.RAW_LINE):
+            left = deadline - time.monotonic()
+            self.api.SetPageSegMode(mode)
+            self.api.SetImage(line)
+            try:
+                if left <= 0 or not self.api.Recognize(int(left * 1000)):
+                    raise ImageRefused("timeout")
+                text, confidence = self.api.GetUTF8Text().strip(), self.api.MeanTextConf()
+            finally:
+                self.api.Clear()  # the picture is not kept past this call
+            if text:
+                break
+        return text, confidence
 
 
 _reader: Reader | None = None
