@@ -117,6 +117,9 @@ def cmd_scam_check(args: argparse.Namespace) -> int:
     if args.image:
         return _scam_check_image(rules, Path(args.image), args.json)
     for text in _inputs(args.text):
+        if args.explain:
+            print(format_trace(rules.trace(text)), flush=True)
+            continue
         verdict = rules.check(text)
         if args.json:
             print(json.dumps(verdict.as_dict(), ensure_ascii=False), flush=True)
@@ -143,6 +146,22 @@ def _scam_check_image(rules, path: Path, as_json: bool) -> int:  # noqa: ANN001 
     return 0
 
 
+def format_trace(trace: dict) -> str:
+    """`scam-check --explain`: the text as the rules read it, and how each flag fared."""
+    lines = [f"{trace['verdict']}  score {trace['score']:g}  flags {','.join(trace['flags']) or '-'}",
+             f"  read as: {trace['text']}"]
+    for flag in trace["trace"]:
+        state = f"+{flag['weight']:g}" if flag["fired"] else "no"
+        lines.append(f"  {state:>4} {flag['id']}: matched {flag['matched']!r}")
+        for part in ("requires", "unless", "boost"):
+            if flag[part]:
+                lines.append(f"         {part} {flag[part]!r}")
+        if not flag["fired"] and not flag["unless"]:
+            lines.append("         requires: nothing matched")
+    lines += [f"  capped by {cap}" for cap in trace["caps"]]
+    return "\n".join(lines)
+
+
 def cmd_intents_check(args: argparse.Namespace) -> int:
     from bot.content.check import check
 
@@ -156,6 +175,15 @@ def cmd_intents_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) in {directory}")
         return 1
     print(f"intents check: OK ({directory}, {len(warnings)} warning(s))")
+    return 0
+
+
+def cmd_intents_review(args: argparse.Namespace) -> int:
+    from bot.content.review import write_review
+
+    settings = Settings.from_env()
+    out = write_review(settings.content_dir, Path(args.out), settings.retention)
+    print(f"wrote {out}")
     return 0
 
 
@@ -283,7 +311,8 @@ def parser() -> argparse.ArgumentParser:
 
     scam = sub.add_parser("scam-check", help="red flags of a scam in messages (verdict and flags)")
     scam.add_argument("text", nargs="*", help="a message (default: one per stdin line)")
-    scam.add_argument("--json", action="store_true", help='one {"verdict", "flags"} object per message')
+    scam.add_argument("--json", action="store_true", help='one {"verdict", "score", "flags"} per message')
+    scam.add_argument("--explain", action="store_true", help="how each flag fired (for tuning the rules)")
     scam.add_argument("--image", metavar="FILE",
                       help='read a screenshot (PNG, JPEG, WebP) first; --json adds "text": what was read')
     scam.set_defaults(func=cmd_scam_check)
@@ -294,6 +323,9 @@ def parser() -> argparse.ArgumentParser:
     intents = sub.add_parser("intents", help="check, evaluate, export or add intents; misses and stats")
     isub = intents.add_subparsers(dest="intents_command", required=True)
     isub.add_parser("check", help="validate intent files and facts").set_defaults(func=cmd_intents_check)
+    review = isub.add_parser("review", help="one HTML page: answers side by side, facts, warnings")
+    review.add_argument("--out", default="var/content-review.html", help="where to write the page")
+    review.set_defaults(func=cmd_intents_review)
     ev = isub.add_parser("eval", help="accuracy on a labelled CSV (text,intent,lang)")
     ev.add_argument("csv")
     ev.add_argument("--json", action="store_true")

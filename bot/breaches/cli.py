@@ -15,25 +15,24 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
 from tqdm import tqdm
 
 from bot.breaches.alerts import AlertStore
 from bot.breaches.index import Breach, BreachIndex
 from bot.config import Settings
-
-CATALOGUE = "breaches/catalogue.yaml"  # inside the content folder
+from bot.content.load import load_content
 
 
 def open_index(settings: Settings) -> BreachIndex:
-    """The index, opened for writing, with the known incidents of the content registered."""
+    """The index, opened for writing, with the known incidents of the content registered
+    (in English, facts filled in: replies word them in the person's language)."""
     index = BreachIndex(settings.breach_db, settings.breach_pepper)
-    path = settings.content_dir / CATALOGUE
-    for item in (yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None) or []:
+    content = load_content(settings.content_dir)
+    for incident in content.catalogue.values():
         index.add_breach(Breach(
-            slug=str(item["id"]), name=str(item["name"]), date=str(item.get("date", "")),
-            data=tuple(item.get("data") or ()), description=str(item.get("description", "")),
-            source=str(item.get("source", "")),
+            slug=incident.id, name=content.render(incident.name["en"]), date=incident.date,
+            data=tuple(content.render(d) for d in incident.data["en"]),
+            description=content.render(incident.description["en"]), source=incident.source,
         ))
     return index
 

@@ -21,10 +21,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
 
-import yaml
 from telegram import Bot as TelegramBot
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
@@ -40,7 +37,6 @@ for _name in ("telegram.Bot", "telegram.ext.ExtBot"):  # they log chat ids and t
     logs.quiet(_name, logging.INFO)
 
 INTENT = "breach_alerts"  # the intent file that holds the alert's text
-CATALOGUE = "breaches/catalogue.yaml"  # names and data of known breaches, per language (`in:`)
 BATCH = 50  # alerts claimed at a time: another sender running at once takes the next ones
 PER_SECOND = {"telegram": 25.0, "whatsapp": 20.0}  # under Telegram's ~30/s across chats
 BACKOFF = 60.0  # seconds before the first retry, doubled each time, at most an hour
@@ -184,12 +180,14 @@ class AlertSender:
         return {"1": name, "2": date, "3": data, "4": steps}
 
     def describe(self, content: Content, due: Due) -> tuple[str, str, str]:
-        """Name, date and exposed data, in the person's language where the catalogue has it."""
-        entry = _catalogue(content.directory).get(due.breach.slug, {})
-        local = (entry.get("in") or {}).get(due.lang) or {}
-        data = local.get("data") or entry.get("data") or due.breach.data
-        return (str(local.get("name") or entry.get("name") or due.breach.name), due.breach.date or "?",
-                ", ".join(str(d) for d in data) or "?")
+        """Name, date and exposed data, in the person's language where the catalogue has the
+        breach (its facts filled in), else as the breach index holds them."""
+        incident = content.catalogue.get(due.breach.slug)
+        if incident is None:
+            return due.breach.name, due.breach.date or "?", ", ".join(due.breach.data) or "?"
+        lang = due.lang if due.lang in incident.name else "en"
+        data = ", ".join(content.render(item, lang) for item in incident.data[lang])
+        return content.render(incident.name[lang], lang), incident.date or due.breach.date or "?", data or "?"
 
 
 class Wait(Exception):  # noqa: N818 - an instruction, not an error
@@ -207,23 +205,6 @@ def _seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore")
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-
-
-_CATALOGUES: dict[tuple[Path, float], dict[str, dict[str, Any]]] = {}
-
-
-def _catalogue(directory: Path) -> dict[str, dict[str, Any]]:
-    """The incident catalogue by id, read again when the file changes."""
-    path = directory / CATALOGUE
-    try:
-        key = (path, path.stat().st_mtime)
-    except OSError:
-        return {}
-    if key not in _CATALOGUES:
-        items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        _CATALOGUES.clear()
-        _CATALOGUES[key] = {str(i["id"]): i for i in items if isinstance(i, dict) and "id" in i}
-    return _CATALOGUES[key]
 
 
 def content_sids(setting: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from bot.dialogue import (
     media_flow,
 )
 from bot.dialogue import registry as actions
+from bot.dialogue.kept import figures
 from bot.dialogue.messages import Incoming, Option, Reply, replies_from_json, replies_to_json
 from bot.state.sqlite_store import Retention, Store, UserState
 from bot.understanding.matcher import Match, Matcher
@@ -236,7 +237,7 @@ class Bot:
         intent = self.content.intents[intent_id]
         if intent.action:
             return actions.run(intent.action, turn, intent)
-        text = self.content.answer(intent_id, turn.lang)
+        text = self.content.answer(intent_id, turn.lang, figures(self.retention))
         reply = self.reply(turn, text, self.intent_options(turn, intent.options))
         return [feedback_flow.ask(turn, intent_id, reply)]
 
@@ -259,8 +260,9 @@ class Bot:
         hint = ""
         if options:
             numbers = [str(n) for n in range(1, len(options) + 1)]
+            comma = self.content.system.get("comma", {}).get(turn.lang, ", ")  # Urdu writes "،"
             listed = numbers[0] if len(numbers) == 1 else (
-                f"{', '.join(numbers[:-1])} {self.content.text('or', turn.lang)} {numbers[-1]}"
+                f"{comma.join(numbers[:-1])} {self.content.text('or', turn.lang)} {numbers[-1]}"
             )
             hint = self.content.text("options_hint", turn.lang, numbers=listed)
         return Reply(text, tuple(options), hint, turn.lang, turn.intent, meta)
