@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bot.dialogue import scam_flow
 from bot.dialogue.messages import Reply
 from bot.dialogue.registry import PENDING
-from bot.understanding.redact import find_sensitive, mask_secrets
+from bot.understanding.redact import PASSWORD, find_sensitive, redact
 
 if TYPE_CHECKING:
     from bot.dialogue.core import Turn
@@ -46,10 +46,12 @@ def respond(turn: Turn) -> list[Reply]:
     if not caption.strip() and not turn.state.lang:  # nothing of the person's own to go by
         turn.lang = turn.bot.matcher.normaliser.detect_language(read) or turn.lang
     replies = _answer(turn, read, caption)
-    shown = mask_secrets(" ".join(read.split()))
+    shown = redact(PASSWORD.sub("<password>", " ".join(read.split())))  # shown back and held: masked
     shown = shown if len(shown) <= MAX_SHOWN else f"{shown[:MAX_SHOWN].rstrip()}…"
     seen = turn.bot.content.text("image_read", turn.lang, text=shown)
-    replies = [replace(replies[0], text=f"{seen}\n\n{replies[0].text}"), *replies[1:]]
+    first = replies[0]
+    held = f"{seen}\n\n{first.held_text}" if first.held_text is not None else None
+    replies = [replace(first, text=f"{seen}\n\n{first.text}", held_text=held), *replies[1:]]
     sensitive = find_sensitive(read) or find_sensitive(caption)
     if sensitive:  # as for a typed secret: the channel deletes the person's message
         replies = [replace(r, meta={**r.meta, "sensitive": sensitive}) for r in replies]
