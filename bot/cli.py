@@ -114,6 +114,8 @@ def cmd_scam_check(args: argparse.Namespace) -> int:
     from bot.understanding.scam import ScamRules
 
     rules = ScamRules.load(Settings.from_env().content_dir)
+    if args.image:
+        return _scam_check_image(rules, Path(args.image), args.json)
     for text in _inputs(args.text):
         if args.explain:
             print(format_trace(rules.trace(text)), flush=True)
@@ -123,6 +125,24 @@ def cmd_scam_check(args: argparse.Namespace) -> int:
             print(json.dumps(verdict.as_dict(), ensure_ascii=False), flush=True)
         else:
             print(f"{verdict.verdict}\t{','.join(verdict.flags) or '-'}", flush=True)
+    return 0
+
+
+def _scam_check_image(rules, path: Path, as_json: bool) -> int:  # noqa: ANN001 - ScamRules
+    """The verdict on what a picture says; with --json, "text" is what was read."""
+    from bot.understanding.ocr import ImageRefused, read_image
+
+    try:
+        text = read_image(path.read_bytes()).text
+    except (ImageRefused, OSError) as exc:
+        reason = exc.reason if isinstance(exc, ImageRefused) else "cannot_open"
+        print(json.dumps({"error": reason}) if as_json else f"not read: {reason}", file=sys.stderr)
+        return 1
+    verdict = rules.check(text)
+    if as_json:
+        print(json.dumps({**verdict.as_dict(), "text": text}, ensure_ascii=False))
+    else:
+        print(f"{verdict.verdict}\t{','.join(verdict.flags) or '-'}")
     return 0
 
 
@@ -293,6 +313,8 @@ def parser() -> argparse.ArgumentParser:
     scam.add_argument("text", nargs="*", help="a message (default: one per stdin line)")
     scam.add_argument("--json", action="store_true", help='one {"verdict", "score", "flags"} per message')
     scam.add_argument("--explain", action="store_true", help="how each flag fired (for tuning the rules)")
+    scam.add_argument("--image", metavar="FILE",
+                      help='read a screenshot (PNG, JPEG, WebP) first; --json adds "text": what was read')
     scam.set_defaults(func=cmd_scam_check)
 
     breach_cli.register(sub)

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from telegram import Update
 
 from bot.channels.alert_sender import sending_every
+from bot.channels.media import MediaReader
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
@@ -76,13 +77,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     core = build_bot(settings)
     metrics = Metrics()
     reloader = ContentReloader(core, settings.content_dir)
+    media = MediaReader.from_settings(settings)  # one OCR pool for both channels
     telegram = (
         TelegramChannel(core, settings.telegram_token, settings.telegram_api_url, metrics,
-                        inline=settings.telegram_inline)
+                        inline=settings.telegram_inline, media=media)
         if settings.telegram_token and settings.telegram_secret else None
     )
     whatsapp = (
-        WhatsAppChannel(core, settings.twilio_auth_token, settings.public_url)
+        WhatsAppChannel(core, settings.twilio_auth_token, settings.public_url, media)
         if settings.twilio_auth_token and settings.public_url else None
     )
 
@@ -144,7 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if not whatsapp.signed(request.url.path, form, request.headers.get("x-twilio-signature", "")):
             raise Refused(403, "bad_signature")
         try:
-            outcome, twiml = whatsapp.handle(form)
+            outcome, twiml = await whatsapp.handle(form)
         except BadForm as exc:
             raise Refused(400, "bad_form") from exc
         metrics.handled("whatsapp", outcome.status, outcome.intent)
@@ -187,6 +189,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if telegram:
                 await telegram.app.stop()
                 await telegram.app.shutdown()
+            media.close()
             core.store.close()
 
     routes = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -28,6 +28,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.channels.media import MediaReader
 from bot.channels.render import split, with_feedback
 from bot.channels.telegram_http import AiohttpRequest
 from bot.dialogue.core import Bot, Outcome
@@ -72,8 +73,9 @@ class Handled:
 
 class TelegramChannel:
     def __init__(self, core: Bot, token: str, api_url: str, metrics: Metrics | None = None,
-                 polling: bool = False, inline: bool = False):
+                 polling: bool = False, inline: bool = False, media: MediaReader | None = None):
         builder = (ApplicationBuilder().token(token).base_url(f"{api_url}/bot")
+                   .base_file_url(f"{api_url}/file/bot")
                    .request(AiohttpRequest(POOL_SIZE)).get_updates_request(AiohttpRequest(1)))
         if not polling:
             builder = builder.updater(None)
@@ -81,6 +83,8 @@ class TelegramChannel:
         self.core = core
         self.metrics = metrics
         self.polling = polling
+        self.media = media or MediaReader()  # pictures: fetched with getFile, read off the loop
+        self.file_prefix = f"{api_url}/file/bot{token}/"
         # Webhook mode: what became of each update being processed, for the route to take
         # (whether its replies went out decides between 200 and a 503 that asks for it again).
         self.handled: dict[int, Handled] = {}
@@ -98,7 +102,11 @@ class TelegramChannel:
         if message is None or update.effective_user is None:
             return
         text = message.text or message.caption or ""
-        await self._answer(update, self._incoming(update, text=text))
+        incoming = self._incoming(update, text=text)
+        attachment = await self.media.telegram(message, self.app.bot, self.file_prefix)
+        if attachment is not None:
+            incoming = replace(incoming, **attachment.fields())
+        await self._answer(update, incoming)
 
     async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A shared contact vouches for a number only when it is the sender's own account."""

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.channels.media import MediaReader
 from bot.channels.render import numbered, split
 from bot.dialogue.core import Bot, Outcome
 from bot.dialogue.messages import Incoming
@@ -27,8 +29,9 @@ class BadForm(ValueError):
 
 
 class WhatsAppChannel:
-    def __init__(self, core: Bot, auth_token: str, public_url: str):
+    def __init__(self, core: Bot, auth_token: str, public_url: str, media: MediaReader | None = None):
         self.core = core
+        self.media = media or MediaReader()  # pictures: MediaUrl0, fetched only from TWILIO_API_URL
         self.validator = RequestValidator(auth_token)
         self.public_url = public_url
 
@@ -43,8 +46,12 @@ class WhatsAppChannel:
         phone = sender.removeprefix("whatsapp:")
         return Incoming(CHANNEL, sender, form.get("Body", ""), verified_phone=phone, message_id=sid)
 
-    def handle(self, form: Mapping[str, str]) -> tuple[Outcome, str]:
-        outcome = self.core.handle(self.incoming(form))
+    async def handle(self, form: Mapping[str, str]) -> tuple[Outcome, str]:
+        incoming = self.incoming(form)
+        attachment = await self.media.twilio(form)  # a picture is read off the event loop
+        if attachment is not None:
+            incoming = replace(incoming, **attachment.fields())
+        outcome = self.core.handle(incoming)
         return outcome, twiml(outcome)
 
 

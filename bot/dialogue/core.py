@@ -14,6 +14,7 @@ from bot.content.load import Content
 from bot.dialogue import (
     feedback_flow,
     flows,  # noqa: F401  (registers every flow)
+    media_flow,
 )
 from bot.dialogue import registry as actions
 from bot.dialogue.kept import figures
@@ -159,6 +160,8 @@ class Bot:
         return self.matcher.normaliser.detect_language(text, normalised) or state.lang or "en"
 
     def _handle(self, turn: Turn) -> list[Reply]:
+        if turn.msg.media:  # a picture (read by the channel), a voice note, a location...
+            return media_flow.respond(turn)
         if not turn.text.strip() and not (turn.msg.choice or turn.msg.shared_contact):
             turn.intent = "no_text"
             return [self.reply(turn, self.content.text("no_text", turn.lang), keep=True)]

@@ -25,6 +25,12 @@ class Incoming:
     has_buttons: bool = False  # the channel shows option buttons (Telegram), not a numbered list
     shared_contact: str | None = None  # 'own' or 'other': a contact the person shared
     app_lang: str | None = None  # the language of the person's app, if one we answer in
+    # An attachment: its kind ('image', 'voice', 'audio', 'video', 'sticker', 'location',
+    # 'file'), the text read from a picture (`text` is then its caption), or why it was not
+    # read ('too_large', 'no_text'...). See bot/channels/media.py.
+    media: str | None = None
+    media_text: str = ""
+    media_problem: str | None = None
 
 
 @dataclass(frozen=True)

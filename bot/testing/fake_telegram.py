@@ -9,6 +9,8 @@ call, so tests can assert on what the bot sent; `queue_update` feeds `getUpdates
                                           "parameters": {"retry_after": 1}})
         tg.disconnect_next("sendMessage")   # close the connection without an answer
         tg.succeeded("sendMessage")     # only the calls answered 200
+        file_id = tg.add_file(png_bytes)  # for a photo update; getFile and the download serve it
+        tg.downloads                    # file paths fetched from /file/bot<token>/...
 """
 
 from __future__ import annotations
@@ -33,9 +35,18 @@ class FakeTelegram(LocalServer):
         self.failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # method -> queued errors
         self.disconnects: dict[str, int] = {}  # method -> calls still to be answered by hanging up
         self.answered: list[tuple[str, int, dict[str, Any]]] = []  # method, HTTP status, params
+        self.files: dict[str, bytes] = {}  # file_id -> content, served by getFile and /file/
+        self.downloads: list[str] = []  # file paths fetched, in order
         self.lock = threading.Condition()
 
     # --- what tests use ---
+    def add_file(self, data: bytes) -> str:
+        """Keep a file as if a person had sent it; returns its file_id."""
+        with self.lock:
+            file_id = f"file{len(self.files) + 1}"
+            self.files[file_id] = data
+        return file_id
+
     def calls(self, method: str) -> list[dict[str, Any]]:
         with self.lock:
             return [params for name, params in self.log if name == method]
@@ -85,6 +96,11 @@ class FakeTelegram(LocalServer):
             return self._take_updates(float(params.get("timeout") or 0), int(params.get("offset") or 0))
         if method in {"answerCallbackQuery", "setWebhook", "deleteWebhook", "deleteMessage", "setMyCommands"}:
             return True
+        if method == "getFile":
+            with self.lock:
+                data = self.files[str(params["file_id"])]
+            return {"file_id": params["file_id"], "file_unique_id": f"u{params['file_id']}",
+                    "file_size": len(data), "file_path": f"photos/{params['file_id']}.jpg"}
         if method == "getWebhookInfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         return None
@@ -104,6 +120,8 @@ class FakeTelegram(LocalServer):
             protocol_version = "HTTP/1.1"  # keep-alive, as the real Bot API server
             disable_nagle_algorithm = True
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                if self.path.startswith(f"/file/bot{fake.token}/"):
+                    return self._file(self.path[len(f"/file/bot{fake.token}/"):])
                 prefix = f"/bot{fake.token}/"
                 if not self.path.startswith(prefix):
                     return self._send(404, {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -113,6 +131,9 @@ class FakeTelegram(LocalServer):
                     fake.log.append((method, params))
                     fake.lock.notify_all()
                     failure = fake.failures.get(method, []).pop(0) if fake.failures.get(method) else None
+                    if method == "getFile" and str(params.get("file_id")) not in fake.files:
+                        failure = (400, {"ok": False, "error_code": 400,
+                                         "description": "Bad Request: invalid file_id"})
                     hang_up = not failure and fake.disconnects.get(method, 0) > 0
                     if hang_up:
                         fake.disconnects[method] -= 1
@@ -125,6 +146,21 @@ class FakeTelegram(LocalServer):
                 self._send(status, body)
 
             do_GET = do_POST  # noqa: N815
+
+            def _file(self, path: str) -> None:
+                """A file download, as the Bot API serves it: `file_path` from getFile."""
+                with fake.lock:
+                    fake.downloads.append(path)
+                    file_id = path.removeprefix("photos/").removesuffix(".jpg")
+                    data = fake.files.get(file_id)
+                if data is None:
+                    return self._send(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                self.send_response(200)
+                self.send_header("content-type", "application/octet-stream")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return None
 
             def _body(self) -> bytes:
                 return self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -163,6 +199,29 @@ def text_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
                "from": user, "text": text}
     if text.startswith("/"):
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": message}
+
+
+def photo_update(update_id: int, user_id: int, file_id: str, size: tuple[int, int], file_size: int,
+                 caption: str | None = None) -> dict[str, Any]:
+    """A photo message, as Telegram sends it: the picture in several sizes (the largest is the
+    file given; smaller ones name files that do not exist, so fetching them fails)."""
+    user = {"id": user_id, "is_bot": False, "first_name": "Test"}
+    width, height = size
+    sizes = [{"file_id": f"{file_id}-thumb", "file_unique_id": f"t{file_id}", "width": width // 4,
+              "height": height // 4, "file_size": max(1, file_size // 16)},
+             {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": width, "height": height,
+              "file_size": file_size}]
+    message = {"message_id": update_id, "date": int(time.time()), "chat": {"id": user_id, "type": "private"},
+               "from": user, "photo": sizes, **({"caption": caption} if caption else {})}
+    return {"update_id": update_id, "message": message}
+
+
+def message_update(update_id: int, user_id: int, **fields: Any) -> dict[str, Any]:
+    """A private-chat message with any other fields: `voice={...}`, `location={...}`..."""
+    user = {"id": user_id, "is_bot": False, "first_name": "Test"}
+    message = {"message_id": update_id, "date": int(time.time()), "chat": {"id": user_id, "type": "private"},
+               "from": user, **fields}
     return {"update_id": update_id, "message": message}
 
 
