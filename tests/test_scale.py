@@ -18,6 +18,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from bot.testing.fake_twilio import message_sid
 from bot.testing.process import ServiceProcess
 from bot.testing.redis_server import RedisMissing, run_redis
 
@@ -56,7 +57,7 @@ def workers(redis_url, tmp_path_factory) -> Iterator[list[httpx.Client]]:
 
 def post(client: httpx.Client, body: str, sid: str, sender: str) -> list[str]:
     """A WhatsApp message as Twilio posts it, signed over the public URL; the replies."""
-    form = {"MessageSid": sid, "From": f"whatsapp:{sender}", "To": "whatsapp:+14155238886",
+    form = {"MessageSid": message_sid(sid), "AccountSid": "AC" + "0" * 32, "From": f"whatsapp:{sender}", "To": "whatsapp:+14155238886",
             "Body": body, "NumMedia": "0"}
     signature = RequestValidator(AUTH).compute_signature(f"{PUBLIC_URL}/whatsapp", form)
     response = client.post("/whatsapp", content=urlencode(form), headers={

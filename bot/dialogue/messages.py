@@ -24,6 +24,7 @@ class Incoming:
     can_share_contact: bool = False  # the channel can send a verified contact (Telegram)
     has_buttons: bool = False  # the channel shows option buttons (Telegram), not a numbered list
     shared_contact: str | None = None  # 'own' or 'other': a contact the person shared
+    group_link: str | None = None  # came in a group chat: a link to a private chat with the bot
 
 
 @dataclass(frozen=True)

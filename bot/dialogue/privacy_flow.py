@@ -41,7 +41,7 @@ def _choose_delete(turn: Turn, answer: str) -> list[Reply] | None:
     if answer == "ask":
         return _confirm_delete(turn)
     if answer == "yes":
-        turn.bot.store.delete_user(turn.key)
+        turn.bot.store.delete_user(turn.key, turn.tag)
         turn.forget = True
         return [turn.bot.reply(turn, turn.bot.content.text("deleted", turn.lang))]
     if answer == "no":
