@@ -84,7 +84,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             request.state.reason = "client_gone"
         except Refused as refused:
             metrics.rejected.labels(channel, refused.reason).inc()
-            response = PlainTextResponse(refused.reason, status_code=refused.status)
+            # A body too slow to wait for: close the connection, which the client still holds.
+            closing = {"connection": "close"} if refused.status == 408 else None
+            response = PlainTextResponse(refused.reason, status_code=refused.status, headers=closing)
             request.state.reason = refused.reason
         except StoreBusy:  # another connection held the write lock: nothing done; deliver again
             metrics.rejected.labels(channel, "db_locked").inc()

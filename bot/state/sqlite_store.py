@@ -34,7 +34,7 @@ class Retention:
     """How long rows live, in seconds."""
 
     state: int = 30 * DAY
-    seen: int = 2 * DAY
+    seen: int = 30 * DAY  # a replay of a captured request is refused for this long
     misses: int = 90 * DAY
     outbox: int = 3600  # replies never confirmed delivered: channels stop re-delivering within the hour
 
