@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     core = build_bot(settings)
     metrics = Metrics()
     reloader = ContentReloader(core, settings.content_dir)
-    work = WorkQueue()  # the core, the database and HIBP in threads, one person at a time
+    work = WorkQueue(core.store)  # the core off the loop when it would wait, one person at a time
     bodies = BodyReader()
     telegram = (
         TelegramChannel(core, settings.telegram_token, settings.telegram_api_url, metrics,
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def forget_after(outcome: Outcome) -> None:
         # After the body is written. A duplicate meanwhile finds replies held for less than
         # REPLAY_AFTER: a delivery under way, which it does not repeat.
-        await work.call(core.delivered, outcome)
+        await work.core(core.delivered, outcome)
 
     async def whatsapp_message(request: Request) -> Response:
         if whatsapp is None:

@@ -165,7 +165,7 @@ class TelegramChannel:
         who = f"{CHANNEL}:{incoming.user_id}"
         async with self.work.person(who):
             try:
-                outcome: Outcome = await self.work.call(self.core.handle, incoming)
+                outcome: Outcome = await self.work.core(self.core.handle, incoming)
             except StoreBusy:
                 _record(Handled(busy=True))
                 raise
@@ -186,9 +186,9 @@ class TelegramChannel:
             try:
                 await self._send(update, outcome)
             except Exception:
-                await self.work.call(self.core.undelivered, outcome)
+                await self.work.core(self.core.undelivered, outcome)
                 raise
-        await self.work.call(self.core.delivered, outcome)
+        await self.work.core(self.core.delivered, outcome)
         _record(Handled(outcome, sent=True))
 
     def _inline(self, update: Update, outcome: Outcome) -> dict[str, Any] | None:

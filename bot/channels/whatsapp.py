@@ -80,7 +80,7 @@ class WhatsAppChannel:
         who = f"{CHANNEL}:{incoming.user_id}"
         send_later = partial(self.send, incoming.user_id) if self.api else None
         async with self.work.person(who):
-            outcome = await self.work.call(self.core.handle, incoming)
+            outcome = await self.work.core(self.core.handle, incoming)
             outcome = replace(outcome, replies=await settle(self.work, who, outcome, send_later))
         return outcome, twiml(outcome)
 

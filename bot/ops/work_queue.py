@@ -9,7 +9,7 @@ first is delivered instead of racing it.
 
     work = WorkQueue()
     async with work.person("telegram:42"):
-        outcome = await work.call(core.handle, incoming)   # a "core" thread
+        outcome = await work.core(core.handle, incoming)   # here if no lock is held, else a thread
     replies = await work.slow("telegram:42", lookup)       # a "slow" thread, queued per person
 
 Person names live in memory only, for as long as the person has work queued."""
@@ -23,13 +23,19 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, TypeVar
 
+from bot.state.sqlite_store import WouldWait
+
 T = TypeVar("T")
 CORE_THREADS = 8  # transactions are short; they mostly wait on each other's lock
 SLOW_THREADS = 4  # HIBP lookups in flight at once, over all people
 
 
 class WorkQueue:
-    def __init__(self, core_threads: int = CORE_THREADS, slow_threads: int = SLOW_THREADS):
+    def __init__(self, store: object = None, core_threads: int = CORE_THREADS,
+                 slow_threads: int = SLOW_THREADS):
+        # A store that can refuse to wait (SQLite's `without_waiting`): the core runs on the
+        # loop when no lock is held (a few ms of CPU, no thread hop), else in a thread.
+        self._inline = getattr(store, "without_waiting", None)
         self._core = ThreadPoolExecutor(core_threads, thread_name_prefix="core")
         self._slow = ThreadPoolExecutor(slow_threads, thread_name_prefix="slow")
         self._queues: dict[str, tuple[asyncio.Lock, int]] = {}  # person -> (lock, waiting)
@@ -51,6 +57,17 @@ class WorkQueue:
                 del self._queues[who]
             else:
                 self._queues[who] = (lock, waiting - 1)
+
+    async def core(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run store work (`fn` must do nothing before its first lock, as `Bot.handle`): at
+        once when it need not wait for a lock, else in a core thread, where it may wait."""
+        if self._inline is not None:
+            try:
+                with self._inline():
+                    return fn(*args)
+            except WouldWait:
+                pass
+        return await self.call(fn, *args)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(*args)` in a core thread."""

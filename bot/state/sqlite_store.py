@@ -44,6 +44,10 @@ class StoreBusy(sqlite3.OperationalError):
     was done; the webhook should answer 503 so that the message is delivered again."""
 
 
+class WouldWait(Exception):
+    """Inside `Store.without_waiting`: the store would have had to wait for a lock."""
+
+
 def private_file(path: Path) -> None:
     """Create `path` readable by its owner only (0600) if it is not there; SQLite gives its
     -wal and -shm files the same mode as the database file."""
@@ -63,6 +67,7 @@ class Store:
         # so that another thread's statements never slip into it.
         self.lock = threading.RLock()
         self.checkpointer: Checkpointer | None = None  # set by `checkpoint_in_background`
+        self._no_wait = False  # inside `without_waiting` (its thread holds `lock`)
         self.db.execute("PRAGMA journal_mode=WAL")
         # Durability trade-off (SECURITY.md): in WAL mode NORMAL syncs only at checkpoints, so a
         # power cut can lose the last commits since the last checkpoint, never corrupt the file.
@@ -120,6 +125,28 @@ class Store:
                 return
             yield from self._transaction(backoff)
 
+    @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """Run the block only if no lock must be waited for: another thread's transaction
+        or another connection's write lock raises `WouldWait` at once, before anything is
+        written. What the event loop uses, so that the common case costs no thread hop."""
+        if not self.lock.acquire(blocking=False):
+            raise WouldWait()
+        try:
+            self.db.execute("PRAGMA busy_timeout=0")
+            self._no_wait = True
+            try:
+                yield
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise WouldWait() from exc
+                raise
+            finally:
+                self._no_wait = False
+                self.db.execute("PRAGMA busy_timeout=1500")
+        finally:
+            self.lock.release()
+
     def _transaction(self, backoff: tuple[float, ...]) -> Iterator[None]:
         conn = self.db.conn
         for wait in (*backoff, None):
@@ -129,6 +156,8 @@ class Store:
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
+                if self._no_wait:
+                    raise WouldWait() from exc
                 if wait is None:
                     raise StoreBusy(str(exc)) from exc
                 time.sleep(wait)
