@@ -26,9 +26,12 @@ def _inputs(text: list[str]) -> Iterator[str]:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.channels.terminal import run_chat
+    from bot.dialogue.core import Limits
     from bot.runtime import build_bot
 
-    run_chat(build_bot(), phone=args.as_phone)
+    # No rate limit at the terminal: it protects nothing there, and piped test questions
+    # would go unanswered after the first twenty.
+    run_chat(build_bot(limits=Limits(per_minute=None)), phone=args.as_phone)
     return 0
 
 
@@ -136,15 +139,22 @@ def cmd_intents_check(args: argparse.Namespace) -> int:
 
 
 def cmd_intents_eval(args: argparse.Namespace) -> int:
-    from bot.content.evaluate import evaluate, format_report
+    from bot.content.evaluate import evaluate, format_comparison, format_report
     from bot.content.load import load_content
+    from bot.content.yardstick import Yardstick
     from bot.understanding.matcher import Matcher
 
-    report = evaluate(Matcher(load_content(Settings.from_env().content_dir)), Path(args.csv))
+    content = load_content(Settings.from_env().content_dir)
+    report = evaluate(Matcher(content), Path(args.csv))
+    yardstick = None if args.no_yardstick else evaluate(Yardstick(content).predict, Path(args.csv))
     if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        data = report.as_dict()
+        print(json.dumps({**data, "yardstick": yardstick.as_dict() if yardstick else None},
+                         ensure_ascii=False, indent=2))
     else:
         print(format_report(report))
+        if yardstick:
+            print(format_comparison(report, yardstick))
     return 0
 
 
@@ -263,6 +273,8 @@ def parser() -> argparse.ArgumentParser:
     ev = isub.add_parser("eval", help="accuracy on a labelled CSV (text,intent,lang)")
     ev.add_argument("csv")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument("--no-yardstick", action="store_true",
+                    help="skip the TF-IDF + logistic regression yardstick (it takes seconds to train)")
     ev.set_defaults(func=cmd_intents_eval)
     isub.add_parser("export", help="all intents and examples as JSON").set_defaults(func=cmd_intents_export)
     new = isub.add_parser("new", help="write a skeleton intent file")

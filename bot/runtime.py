@@ -12,13 +12,13 @@ from bot.state.backend import open_store
 from bot.state.sqlite_store import Store
 
 
-def build_bot(settings: Settings | None = None) -> Bot:
+def build_bot(settings: Settings | None = None, limits: Limits | None = None) -> Bot:
+    """`limits`: the per-person limits; by default the settings' rate per minute."""
     settings = settings or Settings.from_env()
     store = open_store(settings)  # SQLite, or Redis when BOT_STATE_URL says so
-    return Bot(
-        load_content(settings.content_dir), store, settings.secret,
-        Limits(per_minute=settings.rate_per_minute), build_lookup(settings, store), settings.retention,
-    )
+    limits = limits or Limits(per_minute=settings.rate_per_minute)
+    return Bot(load_content(settings.content_dir), store, settings.secret, limits,
+               build_lookup(settings, store), settings.retention)
 
 
 def build_lookup(settings: Settings, store: Store) -> BreachLookup:

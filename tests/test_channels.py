@@ -106,6 +106,17 @@ def test_telegram_commands(service, telegram_api, command, expected):
     assert expected.lower() in payload.lower()
 
 
+def test_telegram_start_greets_in_the_language_of_the_persons_app(service, telegram_api):
+    update = text_update(8, 78, "/start")
+    update["message"]["from"]["language_code"] = "ur"
+    post_update(service, update)
+    (greeting,) = telegram_api.calls("sendMessage")
+    assert sum("\u0600" <= c <= "\u06ff" for c in greeting["text"]) > 20, greeting["text"]
+    post_update(service, text_update(9, 78, "how do i stop marketing calls"))  # then they write
+    assert "3627" in telegram_api.calls("sendMessage")[1]["text"]
+    assert "register" in telegram_api.calls("sendMessage")[1]["text"].lower()
+
+
 def test_telegram_urdu_round_trip(service, telegram_api):
     post_update(service, text_update(6, 77, "مارکیٹنگ کالز کیسے بند کروں"))
     (sent,) = telegram_api.calls("sendMessage")
@@ -195,6 +206,12 @@ def test_whatsapp_signature_is_over_the_public_url_not_ours(service):
     response = service.post("/whatsapp", content=urlencode(form), headers={
         "content-type": "application/x-www-form-urlencoded", "X-Twilio-Signature": local})
     assert response.status_code == 403
+
+
+def test_whatsapp_rate_limit_notice_on_the_21st_then_silence(service):
+    answered = [messages(whatsapp(service, "hi", sid=f"SMlimit{n:04d}", sender="whatsapp:+923001110000").text)
+                for n in range(22)]
+    assert all(answered[:20]) and "wait a minute" in answered[20][0] and answered[21] == []
 
 
 def test_whatsapp_duplicate_sid_answered_once(service):

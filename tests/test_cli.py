@@ -33,6 +33,16 @@ def test_chat_piped_gives_one_block_per_line(tmp_path):
     assert (tmp_path / "var" / "secret.key").stat().st_mode & 0o077 == 0
 
 
+def test_piped_chat_answers_every_line_with_no_rate_limit(tmp_path):
+    questions = ["hi", "how do i stop marketing calls", "mera whatsapp hack ho gaya", "was i leaked",
+                 "پی ٹی اے کو شکایت کیسے کریں", "thanks"] * 7
+    result = run(["chat"], tmp_path, stdin="\n".join(questions[:40]) + "\n")
+    assert result.returncode == 0, result.stderr
+    blocks = result.stdout.split("---")[:-1]
+    assert len(blocks) == 40 and all(block.strip() for block in blocks)
+    assert "wait a minute" not in result.stdout
+
+
 def test_chat_state_survives_restarts(tmp_path):
     run(["chat"], tmp_path, stdin="urdu mein jawab do\n")
     result = run(["chat"], tmp_path, stdin="how do i stop marketing calls\n")
@@ -97,8 +107,10 @@ def test_intents_eval_prints_accuracy_per_language(tmp_path):
     data = json.loads(result.stdout)
     assert data["accuracy"] == 1.0 and data["rejection"] == 1.0
     assert set(data["by_lang"]) == {"en", "roman_ur"}
+    assert data["yardstick"]["accuracy"] is not None
     text = run(["intents", "eval", str(csv)], tmp_path).stdout
     assert "in-scope accuracy" in text and "roman_ur" in text
+    assert "yardstick" in text and "margin over the yardstick" in text
 
 
 def test_intents_export_and_new(tmp_path):

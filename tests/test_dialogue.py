@@ -47,6 +47,16 @@ def test_a_number_that_is_not_an_option_says_so(bot):
     assert again.intent == "complain_pta"
 
 
+def test_an_offered_option_can_be_picked_by_its_title_typos_included(bot, content):
+    (first,) = say(bot, "how do i stop marketing calls")
+    assert "complain_pta" in [o.value for o in first.options]
+    (picked,) = say(bot, "complian to pta")  # the title, "Complain to PTA", misspelt
+    assert picked.intent == "complain_pta"
+    say(bot, "how do i stop marketing calls")
+    (urdu_title,) = say(bot, content.title("complain_pta", "ur"))
+    assert urdu_title.intent == "complain_pta"
+
+
 def test_button_choice_is_handled_like_the_option(bot):
     (reply,) = say(bot, "", choice="sim_check")
     assert reply.intent == "sim_check"

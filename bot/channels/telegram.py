@@ -150,6 +150,7 @@ class TelegramChannel:
         return Incoming(CHANNEL, _text(str(update.effective_user.id)), _text(text),
                         choice=_text(choice) or None, message_id=str(update.update_id),
                         can_share_contact=not group, has_buttons=True,
+                        app_lang=app_language(update.effective_user.language_code),
                         group_link=self._private_link() if group else None, **verified)
 
     def _private_link(self) -> str:
@@ -245,6 +246,15 @@ def _text(value: object) -> str:
     """A text field of an update as the core can take it: Telegram sends strings, but a broken
     update may hold a number or a list (the core makes lone surrogates valid itself)."""
     return value if isinstance(value, str) else ""
+
+
+def app_language(code: object) -> str | None:
+    """The language of the person's Telegram app ("ur", "en-GB"), if it is one we answer in:
+    used for the first greeting, until the person writes."""
+    if not isinstance(code, str):
+        return None
+    base = code.split("-")[0].lower()
+    return base if base in {"en", "ur"} else None
 
 
 async def _try(call) -> None:  # noqa: ANN001 - any awaitable Bot API call

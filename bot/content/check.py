@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.content.load import FACT_REF, OUT_OF_SCOPE, Content, ContentError, Fact, Intent, load_content
 from bot.dialogue import flows  # noqa: F401  (registers every flow)
 from bot.dialogue import registry as actions
-from bot.understanding.matcher import Matcher
+from bot.understanding.matcher import Matcher, build_normaliser
 from bot.understanding.normalise import LANGS
 from bot.understanding.scam import ScamRules
 
@@ -53,7 +53,7 @@ def _action_problems(content: Content) -> list[str]:
 
 
 def _duplicate_problems(content: Content) -> list[str]:
-    normalise = Matcher(content).normaliser.normalise if content.intents else str
+    normalise = build_normaliser(content).normalise
     owners: dict[str, set[str]] = defaultdict(set)
     for intent in content.intents.values():
         for examples in intent.examples.values():

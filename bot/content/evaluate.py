@@ -1,15 +1,19 @@
-"""`intents eval`: accuracy of the matcher on a labelled CSV (`text,intent,lang`)."""
+"""`intents eval`: accuracy of the matcher (or any classifier) on a labelled CSV
+(`text,intent,lang`)."""
 
 from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.understanding.matcher import Matcher
 from bot.understanding.normalise import LANGS
+
+if TYPE_CHECKING:
+    from bot.understanding.matcher import Matcher
 
 NONE_LABELS = {"", "none", "null", "out_of_scope"}
 
@@ -52,13 +56,15 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def evaluate(matcher: Matcher, csv_path: Path) -> Report:
+def evaluate(matcher: Matcher | Callable[[str], str | None], csv_path: Path) -> Report:
+    """`matcher`: the bot's Matcher, or any function from a text to an intent id or None."""
+    predict = matcher if callable(matcher) else lambda text: matcher.match(text).intent
     report = Report()
     with open(csv_path, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             expected = (row.get("intent") or "").strip()
             expected = None if expected.lower() in NONE_LABELS else expected
-            got = matcher.match(row["text"]).intent
+            got = predict(row["text"])
             tallies = [report.overall, report.by_lang.setdefault(row.get("lang") or "?", Tally())]
             for tally in tallies:
                 if expected is None:
@@ -90,3 +96,19 @@ def _line(name: str, t: dict[str, Any]) -> str:
         f"{name:9s} in-scope accuracy {pct(t['accuracy'])} ({t['in_scope']} messages)  "
         f"out-of-scope rejection {pct(t['rejection'])} ({t['out_of_scope']} messages)"
     )
+
+
+def format_comparison(ours: Report, yardstick: Report) -> str:
+    """Our figures, the yardstick's, and the margin in points."""
+    a, b = ours.as_dict(), yardstick.as_dict()
+    lines = ["yardstick (character n-gram TF-IDF + logistic regression, trained on the same examples):"]
+    lines += ["  " + _line("all", b)] + ["  " + _line(lang, t) for lang, t in b["by_lang"].items()]
+    lines.append("margin over the yardstick (points):")
+    for name, x, y in [("all", a, b), *((lang, a["by_lang"][lang], t) for lang, t in b["by_lang"].items())]:
+        lines.append(f"  {name:9s} in-scope {_points(x['accuracy'], y['accuracy'])}  "
+                     f"out-of-scope rejection {_points(x['rejection'], y['rejection'])}")
+    return "\n".join(lines)
+
+
+def _points(ours: float | None, theirs: float | None) -> str:
+    return "  n/a" if ours is None or theirs is None else f"{(ours - theirs) * 100:+5.1f}"

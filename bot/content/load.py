@@ -87,9 +87,13 @@ class Content:
         return [w for words in self.system[key].values() for w in words]
 
 
+# libyaml's parser when PyYAML was built with it: ten times faster on thousands of examples.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, problems: list[str]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
     except (OSError, yaml.YAMLError) as exc:
         problems.append(f"{path.name}: cannot read: {exc}")
         return None

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from rapidfuzz import fuzz, process
+
 from bot.breaches.lookup import BreachLookup
 from bot.config import keyed, user_key
 from bot.content.load import Content
@@ -29,11 +31,15 @@ LONG_AGO = 1.0  # a hold time (the epoch's first second) any re-delivery may rep
 # What only the person may see: in a group chat these get a link to a private chat instead.
 PERSONAL_ACTIONS = {"breach_lookup", "privacy"}
 PERSONAL_CHOICES = ("breach:", "contact:", "delete:")
+NAMED_OPTION_SCORE = 85  # how alike (rapidfuzz ratio) a typed text and an offered title must be
+NAMED_OPTION_WORDS = 8  # longer texts are questions, not an option's name
 
 
 @dataclass(frozen=True)
 class Limits:
-    per_minute: int = 20  # messages a person may send a minute before the bot pauses
+    # Messages a person may send a minute before the bot pauses; None: no limit (the terminal,
+    # where the only person is the one at the keyboard).
+    per_minute: int | None = 20
 
 
 @dataclass(frozen=True)
@@ -128,11 +134,12 @@ class Bot:
             state = self.store.get_user(key) or UserState()
             text = msg.text[:MAX_TEXT]
             normalised = self.matcher.normaliser.normalise(text)
-            turn = Turn(self, msg, key, state, self._language(state, text, normalised), text, normalised,
+            turn = Turn(self, msg, key, state, self._language(msg, state, text, normalised), text, normalised,
                         limit_key=self.limit_key(msg), tag=keyed(self.secret, "records", key, size=16))
-            sent = self.store.hit(turn.limit_key, int(time.time() // 60))
-            if sent > self.limits.per_minute:
-                if sent > self.limits.per_minute + 1:
+            limit = self.limits.per_minute
+            sent = self.store.hit(turn.limit_key, int(time.time() // 60)) if limit is not None else 0
+            if limit is not None and sent > limit:
+                if sent > limit + 1:
                     return Outcome([], "silenced", lang=turn.lang)
                 turn.intent = "rate_limited"
                 replies = [self.reply(turn, self.content.text("rate_limited", turn.lang), keep=True)]
@@ -159,9 +166,11 @@ class Bot:
         if outcome.delivery:
             self.store.hold_replies(outcome.delivery, replies_to_json(outcome.replies), now=LONG_AGO)
 
-    def _language(self, state: UserState, text: str, normalised: str) -> str:
+    def _language(self, msg: Incoming, state: UserState, text: str, normalised: str) -> str:
         if state.pinned and state.lang:
             return state.lang
+        if msg.app_lang and msg.choice and not state.lang:  # a button or command before any writing
+            return msg.app_lang
         return self.matcher.normaliser.detect_language(text, normalised) or state.lang or "en"
 
     def _handle(self, turn: Turn) -> list[Reply]:
@@ -184,7 +193,7 @@ class Bot:
             return self.choose(turn, f"contact:{turn.msg.shared_contact}")
         if turn.msg.choice:
             return self.choose(turn, turn.msg.choice)
-        picked = self._picked_option(turn)
+        picked = self._picked_option(turn) or self._named_option(turn)
         if picked is not None:
             return picked
         if turn.state.pending:
@@ -204,6 +213,19 @@ class Bot:
             return self.choose(turn, turn.state.options[index])
         turn.intent = "bad_option"
         return [self.reply(turn, self.content.text("no_such_option", turn.lang), keep=True)]
+
+    def _named_option(self, turn: Turn) -> list[Reply] | None:
+        """The title of an option offered last, typed instead of its number, typos included
+        ("complian to pta"): rapidfuzz against the titles in all three languages."""
+        offered = [value for value in turn.state.options if value in self.content.intents]
+        if not offered or turn.normalised.count(" ") >= NAMED_OPTION_WORDS:
+            return None
+        normalise = self.matcher.normaliser.normalise
+        titles = {normalise(title): value for value in offered
+                  for title in self.content.intents[value].title.values()}
+        found = process.extractOne(turn.normalised, list(titles), scorer=fuzz.ratio,
+                                   score_cutoff=NAMED_OPTION_SCORE)
+        return self.choose(turn, titles[found[0]]) if found else None
 
     def choose(self, turn: Turn, value: str) -> list[Reply]:
         """A picked option: an intent id, or an action's value such as 'lang:ur'."""

@@ -1,33 +1,43 @@
-"""Intent matching: rapidfuzz scores a message against every example of every intent at once.
+"""Intent matching: a linear classifier over character n-grams and words (`train.py`), with
+the asking part of a long message weighed beside the whole.
 
-Each example gets a blend of two scorers: `token_sort_ratio` (word order aside, how alike the
-whole texts are: good for typos in short messages) and `token_set_ratio` (how well the words
-they share line up: good when a message says more or less than an example). An intent's score
-is the mean of its best two examples, so one lucky look-alike example does not outweigh
-an intent that several examples support."""
+People tell a story before they ask ("my whatsapp got hacked last year, got it back. now i
+want that extra code thing"): the story's words pull towards the wrong intent. So the message
+is scored whole and, when it has several sentences, its asking sentence (the last one with a
+question mark or a question word, else the last one) is scored too, and the two are blended.
+Below a margin the bot says what it can help with; when the top two intents are within a
+hair of each other it asks which one was meant."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
 from bot.content.load import OUT_OF_SCOPE, Content
 from bot.understanding.normalise import Normaliser
+from bot.understanding.train import Model, trained_model
 
-THRESHOLD = 55.0  # below this, the bot says what it can help with instead of guessing
-MARGIN = 2.0  # top two intents closer than this: ask which one was meant
-HINT_BONUS = 6.0  # a distinctive word of an intent (its `hints`) present in the message
-SORT_WEIGHT = 0.7  # weight of token_sort_ratio; token_set_ratio has the rest
-SHORTLIST = 200  # examples scored by token_set_ratio too
+THRESHOLD = -0.4  # the classifier's margin below which the bot does not guess
+# Top two intents closer than this: ask which one was meant. A word or two ("leak", "scam")
+# is often truly ambiguous; a longer message says enough for the classifier to decide.
+MARGIN = 0.02
+SHORT_MARGIN = 0.25
+SHORT_WORDS = 3
+HINT_BONUS = 0.1  # a distinctive word of an intent (its `hints`) present in the message
+ASK_WEIGHT = 0.5  # weight of the asking sentence beside the whole message
 # People send the same short messages again and again ("hi", "salam", "1"...): the verdict on
-# a short normalised text is kept in memory. Long texts, rarely repeated and more likely to
-# say something personal, are never kept.
+# a short text is kept in memory. Long texts, rarely repeated and more likely to say something
+# personal, are never kept.
 CACHE_SIZE = 8192
 CACHE_WORDS = 10
+SENTENCE_END = re.compile(r"[.!?\n\u061f\u06d4]+")  # . ! ? newline, Urdu ؟ and ۔
+ASKS = re.compile(r"[?\u061f]|\b(?:how|what|which|where|when|who|why|can|should|is|are|do|does|kya|kia|kaise|"
+                  r"kese|kaisay|kahan|kab|kon|kaun|kyun|kyu|batao|bataen|btao|plz|please)\b|"
+                  r"کیا|کیسے|کہاں|کب|کون|کیوں|بتائیں|بتاؤ", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,62 +56,64 @@ def build_normaliser(content: Content) -> Normaliser:
     return Normaliser(lexicon.get("spelling", {}), lexicon.get("roman_urdu_words", []))
 
 
-def _sorted_tokens(text: str) -> str:
-    return " ".join(sorted(text.split()))
+def asking_sentence(text: str) -> str | None:
+    """The sentence of a several-sentence message that asks: the last with a question mark or
+    a question word, else the last. None for a message of one sentence."""
+    sentences = [s for s in (part.strip() for part in SENTENCE_END.split(text.replace("?", "?\n"))) if s]
+    if len(sentences) < 2:
+        return None
+    asking = [s for s in sentences if ASKS.search(s)]
+    return (asking or sentences)[-1]
+
+
+def training_examples(content: Content, normaliser: Normaliser) -> tuple[list[str], list[str]]:
+    """Every example, normalised, with its intent; an example two intents share counts once,
+    for the first in id order (`intents check` reports such clashes)."""
+    owners: dict[str, str] = {}
+    for intent_id in sorted(content.intents):
+        for examples in content.intents[intent_id].examples.values():
+            for example in examples:
+                owners.setdefault(normaliser.normalise(example), intent_id)
+    return list(owners), list(owners.values())
 
 
 class Matcher:
-    def __init__(self, content: Content, normaliser: Normaliser | None = None):
+    def __init__(self, content: Content, normaliser: Normaliser | None = None, model: Model | None = None):
         self.normaliser = normaliser or build_normaliser(content)
-        self.intent_ids = sorted(content.intents)
-        owners: dict[str, int] = {}
-        for index, intent_id in enumerate(self.intent_ids):
-            for examples in content.intents[intent_id].examples.values():
-                for example in examples:
-                    owners.setdefault(self.normaliser.normalise(example), index)
-        # Examples in intent order, so that per-intent figures are one reduceat each.
-        ordered = sorted(owners.items(), key=lambda item: item[1])
-        self._choices = np.array([text for text, _ in ordered], dtype=object)
-        # token_sort_ratio is ratio over sorted words: sort the examples' words once, here.
-        self._sorted_choices = [_sorted_tokens(text) for text, _ in ordered]
-        owner = np.array([index for _, index in ordered], dtype=np.intp)
-        self._starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-        self._present = owner[self._starts]  # the intent of each group
-        self._group = np.cumsum(np.r_[False, owner[1:] != owner[:-1]])  # group of each example
-        self._hints = [
-            (index, re.compile(r"(?<!\S)(?:" + "|".join(
-                re.escape(self.normaliser.normalise(h)) for h in content.intents[i].hints) + r")(?!\S)"))
-            for index, i in enumerate(self.intent_ids)
-            if content.intents[i].hints
-        ]
+        self.model = model or trained_model(*training_examples(content, self.normaliser))
+        self.intent_ids = list(self.model.intents)
+        # Each hint as its words, with the intents it favours: a message's runs of words are
+        # looked up in this table, one pass for all hints.
+        self._hints: dict[tuple[str, ...], set[int]] = {}
+        for n, intent_id in enumerate(self.intent_ids):
+            for hint in content.intents[intent_id].hints if intent_id in content.intents else ():
+                words = tuple(self.normaliser.normalise(hint).split())
+                if words:
+                    self._hints.setdefault(words, set()).add(n)
+        self._hint_words = max((len(words) for words in self._hints), default=0)
         self._decide_short = lru_cache(maxsize=CACHE_SIZE)(self._decide)
 
-    def scores(self, normalised: str) -> np.ndarray:
-        """The score of each intent (indexed like `intent_ids`) for a normalised message."""
-        by_sort = process.cdist([_sorted_tokens(normalised)], self._sorted_choices,
-                                scorer=fuzz.ratio, dtype=np.float32, workers=1)[0]
-        # token_set_ratio costs ten times more: only the examples most alike by the first
-        # scorer get it; the others keep their first score, which it rarely beats by much.
-        by_set = by_sort.copy()
-        shortlist = (np.argpartition(-by_sort, SHORTLIST)[:SHORTLIST] if len(by_sort) > SHORTLIST
-                     else np.arange(len(by_sort)))
-        by_set[shortlist] = process.cdist([normalised], self._choices[shortlist],
-                                          scorer=fuzz.token_set_ratio, dtype=np.float32, workers=1)[0]
-        best = np.zeros(len(self.intent_ids), dtype=np.float32)
-        best[self._present] = self._mean_of_best_two(SORT_WEIGHT * by_sort + (1 - SORT_WEIGHT) * by_set)
-        for index, hints in self._hints:
-            if hints.search(normalised):
-                best[index] = min(100.0, best[index] + HINT_BONUS)
-        return best
+    def scores(self, normalised: str, asking: str | None = None) -> np.ndarray:
+        """The margin of each intent (indexed like `intent_ids`) for a normalised message and,
+        if it has one, its normalised asking sentence."""
+        scores = self.model.decision(normalised)
+        if asking:
+            # An asking sentence that says nothing by itself ("what do i do??") does not count.
+            asked = self.model.decision(asking)
+            if asked.max() >= THRESHOLD:
+                scores = (scores + ASK_WEIGHT * asked) / (1 + ASK_WEIGHT)
+        favoured = self._hinted(normalised.split())
+        if favoured:
+            scores[list(favoured)] += HINT_BONUS
+        return scores
 
-    def _mean_of_best_two(self, per_example: np.ndarray) -> np.ndarray:
-        """Per intent, the mean of its two best example scores (an intent with one example
-        counts a second of 0)."""
-        first = np.maximum.reduceat(per_example, self._starts)
-        is_first = per_example == first[self._group]
-        second = np.maximum.reduceat(np.where(is_first, 0, per_example), self._starts)
-        tied = np.add.reduceat(is_first, self._starts) > 1  # two examples share the best score
-        return (first + np.where(tied, first, second)) / 2
+    def _hinted(self, words: list[str]) -> set[int]:
+        """The intents whose hints appear in the words (each intent once)."""
+        found: set[int] = set()
+        for start in range(len(words)):
+            for end in range(start + 1, min(start + self._hint_words, len(words)) + 1):
+                found |= self._hints.get(tuple(words[start:end]), set())
+        return found
 
     def match(self, text: str, normalised: str | None = None) -> Match:
         """`normalised`: the text as the normaliser folds it, if the caller has it already."""
@@ -109,18 +121,26 @@ class Matcher:
         lang = self.normaliser.detect_language(text, normalised)
         if not normalised:
             return Match(None, 0.0, lang)
+        sentence = asking_sentence(text)
+        asking = self.normaliser.normalise(sentence) if sentence else None
         short = normalised.count(" ") < CACHE_WORDS
-        return replace((self._decide_short if short else self._decide)(normalised), lang=lang)
+        return replace((self._decide_short if short else self._decide)(normalised, asking), lang=lang)
 
-    def _decide(self, normalised: str) -> Match:
+    def _decide(self, normalised: str, asking: str | None) -> Match:
         """The verdict on a normalised text, with no language yet."""
-        best = self.scores(normalised)
-        first, second = np.argsort(best)[::-1][:2]
-        top, runner_up = float(best[first]), float(best[second])
-        intent_id = self.intent_ids[first]
+        scores = self.scores(normalised, asking)
+        first, second = np.argsort(scores)[::-1][:2]
+        top, runner_up = float(scores[first]), float(scores[second])
+        intent_id, shown = self.intent_ids[first], _percent(top)
         if top < THRESHOLD or intent_id == OUT_OF_SCOPE:
-            return Match(None, round(top, 1), None)
+            return Match(None, shown, None)
         other = self.intent_ids[second]
-        if top - runner_up < MARGIN and other != OUT_OF_SCOPE:
-            return Match(None, round(top, 1), None, (intent_id, other))
-        return Match(intent_id, round(top, 1), None)
+        margin = SHORT_MARGIN if normalised.count(" ") < SHORT_WORDS else MARGIN
+        if top - runner_up < margin and other != OUT_OF_SCOPE:
+            return Match(None, shown, None, (intent_id, other))
+        return Match(intent_id, shown, None)
+
+
+def _percent(margin: float) -> float:
+    """A margin shown as a confidence from 0 to 100 (50 at the margin's zero)."""
+    return round(50 + 50 * math.tanh(2 * margin), 1)
