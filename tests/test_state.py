@@ -251,7 +251,7 @@ def test_retention_rows_and_keys_expire(state: StateStore):
     now = time.time()
     state.save_user("old", UserState(lang="ur"), now=now - 31 * DAY)
     state.save_user("new", UserState(lang="en"), now=now - 29 * DAY)
-    state.first_delivery("seen-old", now=now - 3 * DAY)
+    state.first_delivery("seen-old", now=now - 31 * DAY)
     state.first_delivery("seen-new", now=now - DAY)
     state.add_miss("old miss", "en", now=now - 91 * DAY)
     state.add_miss("new miss", "en", now=now - 89 * DAY)
