@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.breaches import alerts_cli
 from bot.breaches import cli as breach_cli
 from bot.config import Settings
 
@@ -114,12 +115,31 @@ def cmd_scam_check(args: argparse.Namespace) -> int:
 
     rules = ScamRules.load(Settings.from_env().content_dir)
     for text in _inputs(args.text):
+        if args.explain:
+            print(format_trace(rules.trace(text)), flush=True)
+            continue
         verdict = rules.check(text)
         if args.json:
             print(json.dumps(verdict.as_dict(), ensure_ascii=False), flush=True)
         else:
             print(f"{verdict.verdict}\t{','.join(verdict.flags) or '-'}", flush=True)
     return 0
+
+
+def format_trace(trace: dict) -> str:
+    """`scam-check --explain`: the text as the rules read it, and how each flag fared."""
+    lines = [f"{trace['verdict']}  score {trace['score']:g}  flags {','.join(trace['flags']) or '-'}",
+             f"  read as: {trace['text']}"]
+    for flag in trace["trace"]:
+        state = f"+{flag['weight']:g}" if flag["fired"] else "no"
+        lines.append(f"  {state:>4} {flag['id']}: matched {flag['matched']!r}")
+        for part in ("requires", "unless", "boost"):
+            if flag[part]:
+                lines.append(f"         {part} {flag[part]!r}")
+        if not flag["fired"] and not flag["unless"]:
+            lines.append("         requires: nothing matched")
+    lines += [f"  capped by {cap}" for cap in trace["caps"]]
+    return "\n".join(lines)
 
 
 def cmd_intents_check(args: argparse.Namespace) -> int:
@@ -135,6 +155,15 @@ def cmd_intents_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) in {directory}")
         return 1
     print(f"intents check: OK ({directory}, {len(warnings)} warning(s))")
+    return 0
+
+
+def cmd_intents_review(args: argparse.Namespace) -> int:
+    from bot.content.review import write_review
+
+    settings = Settings.from_env()
+    out = write_review(settings.content_dir, Path(args.out), settings.retention)
+    print(f"wrote {out}")
     return 0
 
 
@@ -262,14 +291,19 @@ def parser() -> argparse.ArgumentParser:
 
     scam = sub.add_parser("scam-check", help="red flags of a scam in messages (verdict and flags)")
     scam.add_argument("text", nargs="*", help="a message (default: one per stdin line)")
-    scam.add_argument("--json", action="store_true", help='one {"verdict", "flags"} object per message')
+    scam.add_argument("--json", action="store_true", help='one {"verdict", "score", "flags"} per message')
+    scam.add_argument("--explain", action="store_true", help="how each flag fired (for tuning the rules)")
     scam.set_defaults(func=cmd_scam_check)
 
     breach_cli.register(sub)
+    alerts_cli.register(sub)
 
     intents = sub.add_parser("intents", help="check, evaluate, export or add intents; misses and stats")
     isub = intents.add_subparsers(dest="intents_command", required=True)
     isub.add_parser("check", help="validate intent files and facts").set_defaults(func=cmd_intents_check)
+    review = isub.add_parser("review", help="one HTML page: answers side by side, facts, warnings")
+    review.add_argument("--out", default="var/content-review.html", help="where to write the page")
+    review.set_defaults(func=cmd_intents_review)
     ev = isub.add_parser("eval", help="accuracy on a labelled CSV (text,intent,lang)")
     ev.add_argument("csv")
     ev.add_argument("--json", action="store_true")

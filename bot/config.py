@@ -43,6 +43,9 @@ class Settings:
     watch_content: bool = True  # reload intents/ when its files change
     admin_token: str = ""
     state_url: str = ""  # BOT_STATE_URL: redis://... to share state between workers; empty: SQLite
+    alerts_key: str = ""  # BOT_ALERTS_KEY: Fernet key(s) for alert addresses; empty: alerts are off
+    alerts_db: Path = Path("var") / "alerts.db"  # BOT_ALERTS_DB: subscriptions and queued alerts
+    twilio_alert_content_sid: str = ""  # WhatsApp template(s) for alerts: "HX.." or "en=HX..,ur=HX.."
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -76,6 +79,9 @@ class Settings:
                 misses=DAY * int(env.get("BOT_KEEP_MISSES_DAYS") or 90),
             ),
             state_url=env.get("BOT_STATE_URL", ""),
+            alerts_key=env.get("BOT_ALERTS_KEY", ""),
+            alerts_db=Path(env.get("BOT_ALERTS_DB") or db_path.parent / "alerts.db"),
+            twilio_alert_content_sid=env.get("TWILIO_ALERT_CONTENT_SID", ""),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.breaches.alerts import AlertStore
 from bot.breaches.hibp import HibpClient
 from bot.breaches.index import BreachIndex
 from bot.breaches.lookup import BreachLookup, LookupLimits
@@ -18,7 +19,14 @@ def build_bot(settings: Settings | None = None, limits: Limits | None = None) ->
     store = open_store(settings)  # SQLite, or Redis when BOT_STATE_URL says so
     limits = limits or Limits(per_minute=settings.rate_per_minute)
     return Bot(load_content(settings.content_dir), store, settings.secret, limits,
-               build_lookup(settings, store), settings.retention)
+               build_lookup(settings, store), settings.retention, build_alerts(settings))
+
+
+def build_alerts(settings: Settings) -> AlertStore | None:
+    """Breach-alert subscriptions, when BOT_ALERTS_KEY is set; otherwise alerts are off."""
+    if not settings.alerts_key:
+        return None
+    return AlertStore(settings.alerts_db, settings.breach_pepper, settings.alerts_key)
 
 
 def build_lookup(settings: Settings, store: Store) -> BreachLookup:

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
+from bot.channels.alert_sender import sending_every
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio_api import TwilioApi
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
@@ -41,6 +42,7 @@ from bot.state.sqlite_store import Retention, Store, StoreBusy
 
 PURGE_EVERY = 3600.0  # seconds between two deletions of expired rows
 HEALTH_WAIT = 1.0  # seconds /healthz waits for the database before answering 503
+ALERTS_EVERY = 60.0  # seconds between two runs of the breach-alert sender
 log = logging.getLogger("mehfooz.service")
 
 
@@ -170,7 +172,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         watching = asyncio.create_task(reloader.watch(stop_watching)) if settings.watch_content else None
         _reload_on_sighup(reloader)
         try:
-            yield
+            async with sending_every(ALERTS_EVERY, settings, core.alerts, lambda: core.content,
+                                     telegram.app.bot if telegram else None):
+                yield
         finally:
             purging.cancel()
             stop_watching.set()
@@ -189,7 +193,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/metrics", metrics_page),
         # read-only; a function, so that the page follows a content reload
-        *admin_routes(core.store, lambda: core.content, settings.admin_token, reloader.reload),
+        *admin_routes(core.store, lambda: core.content, settings.admin_token, reloader.reload,
+                      alerts=core.alerts.stats if core.alerts else None),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.core, app.state.metrics, app.state.reloader = core, metrics, reloader

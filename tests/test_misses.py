@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.content.check import _staleness_warnings, _translation_warnings, stale_facts, stale_intents
+from bot.content.check import (
+    _fact_agreement_problems,
+    _staleness_warnings,
+    _translation_warnings,
+    stale_facts,
+    stale_intents,
+)
+from bot.content.load import FACT_REF, shown_texts
 from bot.dialogue.core import Bot
 from bot.dialogue.messages import Incoming
 from bot.ops.misses import format_misses, group_misses, mark_covered, miss_report
@@ -165,8 +172,13 @@ def test_review_warns_about_thin_or_unequal_translations(content):
                    answer={**intent.answer, "ur": "بس رجسٹر کریں"})
     warnings = _translation_warnings(replace(content, intents={intent.id: thin}))
     assert any("only 3 example(s) in 'ur'" in w for w in warnings)
-    assert any("the 'ur' answer leaves out {dncr.number}" in w for w in warnings)
     assert _translation_warnings(replace(content, intents={intent.id: intent})) == []
+    # an answer that leaves out a fact the other languages give is no longer a warning but a problem
+    texts = shown_texts(replace(content, intents={intent.id: thin}, system={}, catalogue={}))
+    assert _fact_agreement_problems(texts) == [
+        f"{intent.path}: answer: the 'ur' text leaves out "
+        + ", ".join(f"{{{k}}}" for k in sorted(set(FACT_REF.findall(intent.answer["en"]))))
+    ]
 
 
 # --- the commands ---

@@ -329,8 +329,13 @@ QUOTE = re.compile(r"^SENDER (.+)$", re.MULTILINE)
 
 
 def _quoted(session: Session) -> set[str]:
-    """Personal values the bot quoted back in scam reports ("send SENDER <message> to PTA")."""
-    return found(" ".join(q for reply in session.replies for q in QUOTE.findall(reply)))
+    """Personal values the bot quoted back in scam reports ("send SENDER <message> to PTA").
+    Phone numbers are left out: the report keeps the number the scam gives, which PTA needs
+    (the session's scams use its own numbers there); the verified sender's own is masked, and
+    no quoted number reaches the disk (test_database_files_hold_no_quoted_scam_message_either)."""
+    quoted = " ".join(q for reply in session.replies for q in QUOTE.findall(reply))
+    phones = {digits(p)[-10:] for p in [*PHONE_FORMS, *WA_SENDERS, TG_CONTACT_PHONE, TERMINAL_PHONE]}
+    return {hit for hit in found(quoted) if digits(hit)[-10:] not in phones or not re.fullmatch(r"[+\d\s۰-۹-]+", hit)}
 
 
 def _log_leaks(session: Session, keep) -> dict[str, set[str]]:  # noqa: ANN001
@@ -398,7 +403,7 @@ def test_no_log_line_holds_personal_data(session):
 
 
 def test_what_serve_logs_holds_no_personal_data(session):
-    """`python -m bot serve` logs at INFO with httpx pinned to WARNING (bot.logs.setup)."""
+    """`python -m bot serve` logs at INFO with httpx pinned to WARNING (bot.ops.logs.setup)."""
     kept = _log_leaks(session, lambda name, level: level >= (logging.WARNING if name == "httpx" else logging.INFO))
     assert kept == {}
 
@@ -414,9 +419,8 @@ def test_telegram_library_logs_no_ids_at_debug(session):
 # --- 2. /privacy says what is kept and for how long ---
 HOUR = 3600
 RETENTION = Retention()
-SCAM_DAYS = 7  # Store.purge keeps scam fingerprints this long (test_purge_cli_* checks it)
 DAYS = {"state": RETENTION.state // DAY, "seen": RETENTION.seen // DAY, "misses": RETENTION.misses // DAY,
-        "scam": SCAM_DAYS}
+        "scam": RETENTION.scam // DAY}  # Store.purge keeps scam fingerprints this long
 # What the privacy answer must name in each language: each kept thing and its retention.
 KEPT = {
     "en": {
@@ -438,8 +442,8 @@ KEPT = {
         "seen ids": ["coded ids", "{seen} din"],
         "outbox": ["mere jawab", "zyada se zyada ek ghanta"],
         "counts": ["sirf ginti", "baghair kisi muddat"],
-        "misses": ["samajh na saka", "chhupa kar", "{misses} din"],
-        "scam fingerprints": ["scam check", "coded nishan", "{scam} din"],
+        "misses": ["samajh na saka", "chhupa kr", "{misses} din"],
+        "scam fingerprints": ["fraud check", "coded nishan", "{scam} din"],
         "sent to HIBP": ["Have I Been Pwned"],
         "deletion": ["mera data mita do"],
     },
@@ -470,7 +474,7 @@ def _missing(text: str, lang: str) -> dict[str, list[str]]:
 
 
 def test_the_retention_the_texts_state_is_the_code_default():
-    assert (DAYS["state"], DAYS["seen"], DAYS["misses"]) == (30, 30, 90)
+    assert (DAYS["state"], DAYS["seen"], DAYS["misses"], DAYS["scam"]) == (30, 30, 90, 7)
     assert RETENTION.outbox == HOUR  # "an hour at most"
 
 
@@ -488,8 +492,8 @@ def test_telegram_privacy_command_in_each_language(service, telegram_api, conten
     post_update(service, button_update(1, 31, f"lang:{lang}"))
     post_update(service, text_update(2, 31, "/privacy"))
     sent = telegram_api.wait_for("sendMessage", 2)
-    days = {"state_days": "30", "seen_days": "30", "misses_days": "90"}
-    assert sent[-1]["text"] == content.answer("bot_privacy", lang).format(**days)
+    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7"}
+    assert sent[-1]["text"] == content.answer("bot_privacy", lang, days)
     assert _missing(sent[-1]["text"], lang) == {}
     assert sent[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "delete:ask"
 
@@ -610,7 +614,7 @@ def _aged_rows(store: Store, now: float, state: int, seen: int, misses: int) -> 
         store.save_user(f"u-{tag}", UserState(lang="ur"), now=now - state * DAY - shift * HOUR)
         store.first_delivery(f"s-{tag}", now=now - seen * DAY - shift * HOUR)
         store.add_miss(f"miss {tag} <phone>", "en", now=now - misses * DAY - shift * HOUR)
-        store.checked_message(f"p-{tag}", f"c-{tag}", now=now - SCAM_DAYS * DAY - shift * HOUR)
+        store.checked_message(f"p-{tag}", f"c-{tag}", now=now - DAYS["scam"] * DAY - shift * HOUR)
         store.hold_replies(f"o-{tag}", "[]", now=now - HOUR - shift * 600)
         store.hit(f"r-{tag}", int(now // 60) - 60 - shift * 10)  # minute windows
         store.add_lookup(f"l-{tag}", int(now // DAY) - (2 if tag == "old" else 1), "t", "email")

@@ -1,7 +1,9 @@
-"""The scam checker: the bar on the shared and our own labelled sets, every flag in every
-language, real one-time code messages, the rules as data, and `scam-check` end to end.
+"""The scam checker: the bar on the shared real messages and our own labelled set, every flag
+in every language, disguised spellings, the registry's own numbers, marketing, real one-time
+code messages, the rules as data, and `scam-check` end to end.
 
-`python -m tests.test_scam` prints recall and false alarms on both labelled sets."""
+`python -m tests.test_scam` prints the figures by kind (scam, ordinary, marketing) on every
+labelled set, with the messages behind each miss."""
 
 from __future__ import annotations
 
@@ -22,32 +24,47 @@ from bot.understanding.normalise import LANGS
 from bot.understanding.scam import RULES_FILE, ScamRules, ScamVerdict
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "scam_dev.csv"
-OWN = Path(__file__).resolve().parent / "data" / "scam_own.csv"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
+DEV = SHARED / "scam_dev.csv"
+REAL_DEV = SHARED / "scam_real_dev.csv"  # real messages from public sources (text,label,lang,source)
+OWN = Path(__file__).resolve().parent / "data" / "scam_set.csv"  # ours: text,label,kind,lang
 RULES = ScamRules.load()
 URDU = re.compile(r"[\u0600-\u06ff]")
 LATIN = re.compile(r"[a-zA-Z]")
+MOBILE = re.compile(r"(?<!\d)(?:\+?92|0)3\d{2}[\s-]?(\d{7})(?!\d)")
+REGISTRY_NUMBERS = {"3008000"}  # Jazz's WhatsApp (intents/facts.yaml), the one real number in our set
+# The bar of issue 13: scams flagged and called likely_scam; legitimate kinds called likely_scam.
+BAR = {"scam": (0.95, 0.85), "ordinary": 0.03, "marketing": 0.05}
 
 
-def figures(rules: ScamRules, path: Path) -> dict:
-    """Recall (scams found likely_scam or suspicious) and the share of ordinary messages
-    called likely_scam, with the messages behind each miss."""
-    rows = list(csv.DictReader(path.open(encoding="utf-8")))
-    scams = [r["text"] for r in rows if r["label"] == "scam"]
-    legit = [r["text"] for r in rows if r["label"] == "legit"]
-    missed = [t for t in scams if rules.check(t).verdict == "no_red_flags"]
-    alarms = [t for t in legit if rules.check(t).verdict == "likely_scam"]
-    return {
-        "scams": len(scams), "legit": len(legit),
-        "recall": 1 - len(missed) / len(scams), "legit_likely_scam": len(alarms) / len(legit),
-        "missed": missed, "false_alarms": alarms,
-    }
+def kind(row: dict) -> str:
+    """Our set says its kind; the shared sets only say scam or legit, which counts as ordinary."""
+    return row.get("kind") or ("scam" if row["label"] == "scam" else "ordinary")
+
+
+def figures(rules: ScamRules, path: Path) -> dict[str, dict]:
+    """By kind: how many messages, the share flagged at all and the share called likely_scam,
+    with the scams not called likely_scam and the legitimate ones that were."""
+    result: dict[str, dict] = {}
+    for row in csv.DictReader(path.open(encoding="utf-8")):
+        verdict = rules.check(row["text"]).verdict
+        k = result.setdefault(kind(row), {"n": 0, "flagged": 0, "likely_scam": 0, "wrong": []})
+        k["n"] += 1
+        k["flagged"] += verdict != "no_red_flags"
+        k["likely_scam"] += verdict == "likely_scam"
+        if (row["label"] == "scam") != (verdict == "likely_scam"):
+            k["wrong"].append(f"{verdict}: {row['text']}")
+    return result
 
 
 def assert_bar(path: Path) -> None:
     result = figures(RULES, path)
-    assert result["recall"] >= 0.95, result["missed"]
-    assert result["legit_likely_scam"] <= 0.10, result["false_alarms"]
+    scams = result["scam"]
+    assert scams["flagged"] / scams["n"] >= BAR["scam"][0], scams["wrong"]
+    assert scams["likely_scam"] / scams["n"] >= BAR["scam"][1], scams["wrong"]
+    for name in ("ordinary", "marketing"):
+        if name in result:
+            assert result[name]["likely_scam"] / result[name]["n"] <= BAR[name], result[name]["wrong"]
 
 
 @pytest.mark.skipif(not DEV.exists(), reason="../shared/eval/scam_dev.csv is not beside the project")
@@ -55,18 +72,28 @@ def test_shared_dev_set_bar():
     assert_bar(DEV)
 
 
+@pytest.mark.skipif(not REAL_DEV.exists(), reason="../shared/eval/scam_real_dev.csv is not beside the project")
+def test_real_messages_bar():
+    assert_bar(REAL_DEV)
+
+
 def test_own_set_bar():
     assert_bar(OWN)
 
 
-def test_own_set_is_balanced_and_in_three_languages(matcher):
+def test_own_set_covers_kinds_and_languages_with_placeholder_numbers(matcher):
     rows = list(csv.DictReader(OWN.open(encoding="utf-8")))
-    assert len(rows) >= 80
-    for label in ("scam", "legit"):
-        langs = [matcher.normaliser.detect_language(r["text"]) for r in rows if r["label"] == label]
-        assert len(langs) == len(rows) / 2
+    assert len(rows) >= 300 and sum(r["label"] == "legit" for r in rows) >= 100
+    assert {r["kind"] for r in rows} == {"scam", "ordinary", "marketing"}
+    assert all((r["label"] == "scam") == (r["kind"] == "scam") for r in rows)
+    for name in ("scam", "ordinary", "marketing"):
+        langs = [r["lang"] for r in rows if r["kind"] == name]
         for lang in LANGS:
-            assert langs.count(lang) >= 10, (label, lang)
+            assert langs.count(lang) >= 10, (name, lang)
+    for row in rows:
+        assert row["lang"] == matcher.normaliser.detect_language(row["text"]), row["text"]
+        for subscriber in MOBILE.findall(row["text"]):  # nobody's real number: 03xx-000xxxx
+            assert subscriber.startswith("000") or subscriber in REGISTRY_NUMBERS, row["text"]
 
 
 @pytest.mark.parametrize("text", [
@@ -141,9 +168,9 @@ def test_government_scheme_money_is_a_red_flag_only_with_a_mobile_number():
 @pytest.mark.parametrize(("text", "flags"), [
     ("Track your parcel at https://www.tcsexpress.com/track/7712", ()),
     ("Details: bisp.gov.pk", ()),
-    ("Verify at bisp.gov.pk.verify-now.xyz", ("link", "lookalike_domain")),
-    ("Unlock your card: http://meezan-card-unlock.xyz", ("link", "lookalike_domain")),
-    ("Claim: jazzcash-verify.com", ("link", "lookalike_domain")),
+    ("Verify at bisp.gov.pk.verify-now.xyz", ("link", "lookalike_domain", "act_on_link")),
+    ("Unlock your card: http://meezan-card-unlock.xyz", ("link", "act_on_link", "lookalike_domain")),
+    ("Claim: jazzcash-verify.com", ("link", "lookalike_domain", "act_on_link")),
     ("Notes here: https://drive.example.com/abc", ("link",)),
 ])
 def test_links_official_shortened_and_lookalike(text, flags):
@@ -190,7 +217,7 @@ def test_thresholds_and_new_flags_are_data(rules_dir):
     rules = ScamRules.load(rules_dir)
     assert rules.check("Share the OTP you received").verdict == "suspicious"
     verdict = rules.check("Double your Bitcoin in a week!")
-    assert verdict.flags == ("crypto_doubling",)
+    assert verdict.flags[-1] == "crypto_doubling"
     assert rules.check("aap ka bitcoin double ho jayega").flags == ("crypto_doubling",)
     assert rules.explain("crypto_doubling", "ur") == "کوئی پیسے دگنے نہیں کرتا۔"
 
@@ -239,9 +266,9 @@ def test_cli_scam_check_json_one_line_per_stdin_message():
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows == [
-        {"verdict": "no_red_flags", "flags": []},
-        {"verdict": "likely_scam", "flags": ["threat_block_urgent", "asks_for_code"]},
-        {"verdict": "no_red_flags", "flags": []},
+        {"verdict": "no_red_flags", "score": 0.0, "flags": []},
+        {"verdict": "likely_scam", "score": 6.0, "flags": ["threat_block_urgent", "asks_for_code"]},
+        {"verdict": "no_red_flags", "score": 0.0, "flags": []},
     ]
 
 
@@ -249,17 +276,93 @@ def test_cli_scam_check_text_argument():
     text = "Meezan Bank: your card is locked. Unlock now: http://meezan-card-unlock.xyz"
     result = run(["scam-check", text])
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "likely_scam\tthreat_block_urgent,link,lookalike_domain\n"
-    assert json.loads(run(["scam-check", "--json", "hello"]).stdout) == {"verdict": "no_red_flags", "flags": []}
+    assert result.stdout == "likely_scam\tthreat_block_urgent,link,act_on_link,lookalike_domain\n"
+    assert json.loads(run(["scam-check", "--json", "hello"]).stdout) == {
+        "verdict": "no_red_flags", "score": 0.0, "flags": []}
+
+
+def test_cli_scam_check_explain_shows_how_each_flag_fired():
+    result = run(["scam-check", "--explain", "Apka Jazz 0ffer: Rs 5000 inaam, WhatsApp 0300-0001234 pe rbta kren"])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("likely_scam  score ")
+    assert "read as: apka jazz offer: rs 5000 inaam, whatsapp 0300-0001234 pe rabta kren" in lines[1]
+    assert any(line.strip().startswith("+2 personal_contact: matched") for line in lines)
+    assert any(line.strip().startswith("requires") for line in lines)
 
 
 if __name__ == "__main__":
-    for name, path in (("shared dev", DEV), ("own", OWN)):
+    for path in (REAL_DEV, DEV, OWN):
         if path.exists():
-            r = figures(RULES, path)
-            print(f"{name} ({path}): {r['scams']} scams, {r['legit']} ordinary; "
-                  f"recall {r['recall']:.1%}, ordinary called likely_scam {r['legit_likely_scam']:.1%}")
-            for text in r["missed"]:
-                print(f"  missed scam: {text}")
-            for text in r["false_alarms"]:
-                print(f"  false alarm: {text}")
+            print(path.name)
+            for name, k in sorted(figures(RULES, path).items()):
+                print(f"  {name}: {k['n']} messages, flagged {k['flagged'] / k['n']:.1%}, "
+                      f"likely_scam {k['likely_scam'] / k['n']:.1%}")
+                for line in k["wrong"]:
+                    print(f"    {line}")
+
+
+@pytest.mark.parametrize(("disguised", "plain"), [
+    ("Welc0me B.I.S.P 0ffce", "welcome bisp office"),
+    ("(B/I/S/P) Rs.450O0 aur 75,6OO", "(bisp) rs.45000 aur 75,600"),
+    ("Ehsaas.program.ki.taraf se Gfts mubarik ho", "ehsaas program ki taraf se gift mubarak ho"),
+    ("Whatsap 0300-0001234 pr rbta kre, Contct", "whatsapp 0300-0001234 pr rabta kre, contact"),
+    ("рrizе", "prize"),  # Cyrillic р and е
+    ("بی.آئی.ایس.پی", "بی ایی ایس پی"),  # the normaliser drops hamza marks (آئی is ایی)
+    ("visit jazz-0ffer.xyz/b.i.s.p", "visit jazz-0ffer.xyz/b.i.s.p"),  # web addresses kept as written
+    ("madad chahiye", "madad chahiye"),  # not "imdad": a listed word with the same consonants
+])
+def test_disguised_spellings_are_folded_before_the_rules_read_them(disguised, plain):
+    assert RULES.prepare(disguised) == plain
+
+
+@pytest.mark.parametrize("text", [
+    "Jazz WhatsApp self-service: message us on 0300-3008000 for bills and packages",
+    "Jazz ki WhatsApp service +92 300 3008000 par rabta karein",
+    "Send REG to 3627 to stop promotional SMS",
+    "REG likh kar 3627 par bhejein",
+    "PTA: apne CNIC par SIMs janne ke liye CNIC number 668 par SMS karein",
+    "پی ٹی اے: اپنے شناختی کارڈ پر جاری سمز جاننے کے لیے شناختی کارڈ نمبر 668 پر ایس ایم ایس کریں",
+    "BISP helpline 0800-26477 par call karein",
+])
+def test_the_registrys_own_numbers_and_codes_get_no_red_flag(text):
+    assert RULES.check(text) == ScamVerdict("no_red_flags", (), 0.0)
+
+
+def test_a_private_number_beside_the_registrys_is_still_one():
+    assert "personal_contact" in RULES.check("Jazz helpline: call 0300-0001234 now").flags
+
+
+@pytest.mark.parametrize("text", [
+    "Jazz Lucky Draw: recharge Rs 500 and win a Honda CD 70. Dial *786# for details",
+    "Ufone: Congratulations! You are eligible for a special offer: 10GB for Rs 150. Dial *3*21# to avail",
+    "Mubarak ho! Aap Jazz Daily Offer ke liye eligible hain. Sirf Rs 20 mein 1GB, *117*1# dial karein",
+])
+def test_marketing_is_at_most_suspicious(text):
+    assert RULES.check(text).verdict != "likely_scam"
+
+
+def test_marketing_with_a_real_red_flag_is_still_a_scam():
+    verdict = RULES.check("Jazz offer: aap ka 50GB mubarak ho, *123# dial karein aur jo code aaye wo humein bata dein")
+    assert verdict.verdict == "likely_scam" and "asks_for_code" in verdict.flags
+
+
+def test_a_bank_alert_with_a_short_link_to_its_app_is_not_likely_a_scam():
+    text = "Meezan Bank: Rs 25,000 transferred to your account from ALI RAZA via Raast. Download the Meezan app: bit.ly/meezanapp"
+    assert RULES.check(text).verdict != "likely_scam"
+
+
+@pytest.mark.parametrize(("text", "trick", "not_trick"), [
+    ("Part time job: earn Rs 3,000 daily by liking videos. Pay Rs 1,000 joining fee to start",
+     "task_job_deposit", "prize_or_lottery"),
+    ("Hello, sorry, I sent you a 6-digit code by mistake, can you pass it to me please? It's urgent",
+     "asks_for_code", "money_sent_by_mistake"),
+    ("The package cannot be delivered due to incorrect address. Update your address or it will be returned.",
+     "fake_delivery", "prize_or_lottery"),
+    ("FIA cyber crime ki taraf se aap ke khilaf case darj ho gaya hai, jurmana 20000 foran jama karwayein",
+     "legal_threat", "prize_or_lottery"),
+])
+def test_the_explanation_names_the_trick_found(text, trick, not_trick):
+    verdict = RULES.check(text)
+    assert verdict.verdict == "likely_scam"
+    assert trick in verdict.flags and not_trick not in verdict.flags

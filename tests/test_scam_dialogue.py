@@ -24,10 +24,25 @@ def test_asked_then_pasted(bot):
 def test_a_pasted_scam_is_checked_unasked_with_a_report_ready_to_copy(bot):
     report = say(bot, SCAM)
     assert report.intent == "scam_check"
-    # quoted with numbers masked: what is shown back is held until delivered, and keeps nothing
-    masked = SCAM.replace("03001234567", "<phone>")
-    assert f"send the text below to 9000, with the sender's number in place of SENDER:\nSENDER {masked}" in report.text
+    # the scammer's number is what PTA needs: the message is quoted as received
+    assert f"send the text below to 9000, with the sender's number in place of SENDER:\nSENDER {SCAM}" in report.text
     assert "NCCIA on 1799" in report.text and "complaint.pta.gov.pk" in report.text
+
+
+def test_the_report_masks_only_the_persons_own_data(bot):
+    scam = ("From: 0345-0001234: BISP 8171: aap ka number 0300-0009876 register hai. Apna CNIC 35202-1234567-1 "
+            "aur code 482913 WhatsApp 0311-0005555 par bhejein")
+    (reply,) = bot.respond(Incoming("test", "u9", scam, verified_phone="+923000009876"))
+    report = ("03450001234 BISP 8171: aap ka number <your number> register hai. Apna CNIC <cnic> "
+              "aur code <code> WhatsApp 0311-0005555 par bhejein")
+    assert reply.intent == "scam_check" and f"\n{report}\n" in reply.text
+
+
+def test_the_report_keeps_a_disguised_scam_as_received(bot):
+    text = "Welc0me B.I.S.P 0ffce: Rs.450O0 aap ke naam, lene k liye WhatsApp 0319-0001111 pr rbta kren"
+    report = say(bot, text, user="u8")
+    assert report.text.startswith("Is message mein fraud ki wazeh nishaniyan hain")
+    assert f"SENDER {text}" in report.text
 
 
 def test_answers_in_urdu_and_roman_urdu(bot):
@@ -56,7 +71,7 @@ def test_others_who_checked_the_same_message_are_counted(bot):
 
 
 def test_nothing_of_the_message_is_stored(bot, store, tmp_path):
-    say(bot, SCAM)
+    say(bot, SCAM)  # delivered: the held reply, which quotes the message, is gone
     store.db.conn.execute("PRAGMA wal_checkpoint(FULL)")
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     for part in ("03001234567", "JazzCash account", "agent"):

@@ -15,39 +15,46 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
 from tqdm import tqdm
 
+from bot.breaches.alerts import AlertStore
 from bot.breaches.index import Breach, BreachIndex
 from bot.config import Settings
-
-CATALOGUE = "breaches/catalogue.yaml"  # inside the content folder
+from bot.content.load import load_content
 
 
 def open_index(settings: Settings) -> BreachIndex:
-    """The index, opened for writing, with the known incidents of the content registered."""
+    """The index, opened for writing, with the known incidents of the content registered
+    (in English, facts filled in: replies word them in the person's language)."""
     index = BreachIndex(settings.breach_db, settings.breach_pepper)
-    path = settings.content_dir / CATALOGUE
-    for item in (yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None) or []:
+    content = load_content(settings.content_dir)
+    for incident in content.catalogue.values():
         index.add_breach(Breach(
-            slug=str(item["id"]), name=str(item["name"]), date=str(item.get("date", "")),
-            data=tuple(item.get("data") or ()), description=str(item.get("description", "")),
-            source=str(item.get("source", "")),
+            slug=incident.id, name=content.render(incident.name["en"]), date=incident.date,
+            data=tuple(content.render(d) for d in incident.data["en"]),
+            description=content.render(incident.description["en"]), source=incident.source,
         ))
     return index
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    index = open_index(Settings.from_env())
+    settings = Settings.from_env()
+    index = open_index(settings)
+    # Alert subscribers whose number this import adds get one alert each (see alerts.py).
+    alerts = AlertStore(settings.alerts_db, settings.breach_pepper) if settings.alerts_db.exists() else None
     path = Path(args.file)
     with open(path, encoding="utf-8", errors="replace") as handle, tqdm(
         total=path.stat().st_size, unit="B", unit_scale=True, disable=args.quiet, file=sys.stderr,
         desc=f"import {args.breach}",
     ) as bar:
         lines = _tracked(handle, bar)
-        report = index.import_lines(args.breach, lines)
+        report = index.import_lines(args.breach, lines, watch=alerts.watched() if alerts else None)
+    queued = alerts.queue(index.breach(args.breach), report.watched) if alerts else 0
     index.close()
-    print(json.dumps({"breach": args.breach, **report.as_dict()}))
+    if alerts:
+        alerts.close()
+    queued_field = {"alerts_queued": queued} if alerts else {}
+    print(json.dumps({"breach": args.breach, **report.as_dict(), **queued_field}))
     return 0
 
 

@@ -17,7 +17,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -103,9 +103,11 @@ class ImportReport:
     imported: int = 0
     duplicate: int = 0
     rejected: int = 0
+    # Watched hashes (alert subscribers) this import added to the breach: not printed.
+    watched: list[bytes] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "watched"}
 
 
 class BreachIndex:
@@ -154,10 +156,18 @@ class BreachIndex:
         ).fetchall()
         return [(_breach(row), row[6]) for row in rows]
 
+    def breach(self, slug: str) -> Breach:
+        row = self.db.execute("SELECT slug, name, date, data, description, source FROM breaches"
+                              " WHERE slug = ?", [slug]).fetchone()
+        return _breach(row) if row else Breach(slug, slug)
+
     # --- import ---
-    def import_lines(self, slug: str, lines: Iterable[str]) -> ImportReport:
+    def import_lines(self, slug: str, lines: Iterable[str], watch: np.ndarray | None = None) -> ImportReport:
         """Import a CSV or one-identifier-per-line text. Every field of a row that is a phone
-        number or an email is imported; a row with none is rejected. Safe to run twice."""
+        number or an email is imported; a row with none is rejected. Safe to run twice.
+
+        `watch`: hashes to look out for (alert subscribers; sorted rows of two big-endian
+        64-bit halves): those this import adds to the breach end up in `report.watched`."""
         breach_id = self.db.execute("SELECT id FROM breaches WHERE slug = ?", [slug]).fetchone()
         breach_id = breach_id[0] if breach_id else self.add_breach(Breach(slug, slug))
         # The index is rebuilt from its source files if need be: trade durability for speed.
@@ -183,22 +193,26 @@ class BreachIndex:
                 hashes += digest
             pending += len(found)
             if pending >= BATCH:
-                self._write(breach_id, hashes, report)
+                self._write(breach_id, hashes, report, watch)
                 hashes, pending = bytearray(), 0
-        self._write(breach_id, hashes, report)
+        self._write(breach_id, hashes, report, watch)
         report.read, report.rejected = read, rejected
         return report
 
-    def _write(self, breach_id: int, hashes: bytearray, report: ImportReport) -> None:
+    def _write(self, breach_id: int, hashes: bytearray, report: ImportReport,
+               watch: np.ndarray | None = None) -> None:
         """Insert a batch of hashes in key order, each once: into a new index that is an
         append at the end of the B-tree, the cheapest insert SQLite has."""
         if not hashes:
             return
         keys = np.frombuffer(hashes, dtype=">u8").reshape(-1, 2)  # big-endian: byte order kept
         keys = keys[np.lexsort((keys[:, 1], keys[:, 0]))]
-        distinct = keys[np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)]].tobytes()
+        unique = keys[np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)]]
+        found = common_rows(unique, watch) if watch is not None and len(watch) else []
+        distinct = unique.tobytes()
         conn = self.db.conn
         with conn:
+            report.watched += self._new_to(breach_id, found) if found else []
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO hits (hash, breach) VALUES (?, ?)",
@@ -207,6 +221,17 @@ class BreachIndex:
             inserted = conn.total_changes - before
         report.imported += inserted
         report.duplicate += len(keys) - inserted
+
+    def _new_to(self, breach_id: int, hashes: list[bytes]) -> list[bytes]:
+        """Those of `hashes` the breach does not hold yet (one query, not one per hash)."""
+        conn = self.db.conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS probe (hash BLOB PRIMARY KEY) WITHOUT ROWID")
+        conn.executemany("INSERT OR IGNORE INTO temp.probe VALUES (?)", ((h,) for h in hashes))
+        new = [row[0] for row in conn.execute(
+            "SELECT p.hash FROM temp.probe p WHERE NOT EXISTS"
+            " (SELECT 1 FROM hits h WHERE h.hash = p.hash AND h.breach = ?)", [breach_id])]
+        conn.execute("DELETE FROM temp.probe")
+        return new
 
     # --- lookup ---
     def lookup(self, identifier: str) -> list[Breach]:
@@ -230,6 +255,20 @@ class BreachIndex:
 
     def close(self) -> None:
         self.db.conn.close()
+
+
+def common_rows(keys: np.ndarray, watch: np.ndarray) -> list[bytes]:
+    """The hashes of `watch` that are in `keys` (both sorted rows of two 64-bit halves).
+    Each watched hash is looked up by binary search on the first half: for 100,000
+    subscribers against millions of keys that is milliseconds, not a pass over the keys."""
+    first = np.ascontiguousarray(keys[:, 0])
+    low = np.searchsorted(first, watch[:, 0], "left")
+    high = np.searchsorted(first, watch[:, 0], "right")
+    found = []
+    for i in np.nonzero(high > low)[0]:  # a shared first half is rare: almost always one row
+        if (keys[low[i]:high[i], 1] == watch[i, 1]).any():
+            found.append(watch[i].tobytes())
+    return found
 
 
 def _breach(row: tuple[Any, ...]) -> Breach:

@@ -24,6 +24,7 @@ class Found:
     name: str
     date: str
     data: tuple[str, ...]
+    slug: str = ""  # the index's id: a catalogue incident is then worded in the person's language
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,12 @@ class BreachLookup:
     def phone(self, raw: str) -> Result:
         e164 = normalise_identifier(raw)
         found = self.index.lookup(e164) if (self.index and e164) else []
-        return _result([Found(b.name, b.date, b.data) for b in found])
+        return _result([Found(b.name, b.date, b.data, b.slug) for b in found])
 
     def email(self, address: str) -> Result:
         email = address.strip().lower()
-        local = [Found(b.name, b.date, b.data) for b in self.index.lookup(email)] if self.index else []
+        hits = self.index.lookup(email) if self.index else []
+        local = [Found(b.name, b.date, b.data, b.slug) for b in hits]
         if self.hibp is None or not self.hibp.has_key:
             return Result("no_key", tuple(local)) if not local else _result(local)
         try:

@@ -57,6 +57,7 @@ COMMANDS = {
     "language": "language",
     "privacy": "bot_privacy",
     "delete": "delete:ask",
+    "alerts": "breach_alerts",
 }
 log = logging.getLogger(__name__)
 # The webhook request being processed: its handler writes what became of the update here. Per

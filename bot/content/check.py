@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from bot.content.load import FACT_REF, OUT_OF_SCOPE, Content, ContentError, Fact, Intent, load_content
-from bot.dialogue import flows  # noqa: F401  (registers every flow)
+from bot.content.load import (
+    FACT_REF,
+    OUT_OF_SCOPE,
+    VALUE_REF,
+    Content,
+    ContentError,
+    Fact,
+    Intent,
+    load_content,
+    shown_texts,
+)
+from bot.dialogue import (
+    flows,  # noqa: F401  (registers every flow)
+    kept,
+)
 from bot.dialogue import registry as actions
 from bot.understanding.matcher import Matcher, build_normaliser
 from bot.understanding.normalise import LANGS
@@ -16,24 +31,140 @@ from bot.understanding.scam import ScamRules
 FACT_MAX_AGE = dt.timedelta(days=180)
 REVIEW_MAX_AGE = dt.timedelta(days=365)
 THIN_SHARE = 0.5  # a language with fewer examples than this share of the richest one is thin
+# A number typed into a text: digits, with thousands separators or decimals.
+NUMBER = re.compile(r"(?<![\w-])\d+(?:[.,]\d+)*(?!\w|-[A-Za-z])")
+YEAR = re.compile(r"(?:19|20)\d\d")
+LIST_MARKER = re.compile(r"(?m)^\s*\d{1,2}[.)](?=\s)")
+# An address in a source: a URL, or a bare domain such as "nation.com.pk".
+ADDRESS = re.compile(r"(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/[^\s;,)]*)?", re.IGNORECASE)
 
 
 def check(directory: Path, today: dt.date | None = None) -> tuple[list[str], list[str]]:
     """Problems (the content must not ship) and warnings (it should be looked at).
 
     A language missing from an intent (examples, answer or title) is a problem: the bot
-    would have nothing to say in it. Old facts, old reviews and thin or unequal
-    translations are warnings."""
+    would have nothing to say in it. So is a number typed into a text instead of taken from
+    the fact registry (years aside), and a text whose languages give different facts. Old
+    facts, old reviews, thin translations, facts no text uses, sources that are only a home
+    page and words the glossary replaced are warnings."""
     content = load_content(directory, strict=False)
     problems = list(_load_problems(directory))
     problems += _action_problems(content)
     problems += _duplicate_problems(content)
     problems += _placeholder_problems(content)
     problems += _scam_rule_problems(directory)
+    texts = _all_texts(content, directory)
+    problems += _typed_number_problems(texts) + _fact_agreement_problems(texts)
+    problems += _figure_problems(content)
     if not problems:  # matching half-loaded content would only repeat the problems above
         problems += _match_problems(content)
     warnings = _staleness_warnings(content, today or dt.date.today()) + _translation_warnings(content)
+    warnings += _unused_fact_warnings(content, texts) + _source_warnings(content)
+    warnings += glossary_warnings(content)
     return problems, warnings
+
+
+def _all_texts(content: Content, directory: Path) -> list[tuple[str, str, str]]:
+    """Every text shown to people, as (where, language, text): the content's and the scam
+    rules' explanations and verdicts."""
+    texts = shown_texts(content)
+    try:
+        rules = ScamRules.load(directory)
+    except ContentError:
+        return texts  # reported by _scam_rule_problems
+    for flag in rules.flags:
+        where = f"scam_rules.yaml: {flag.id}: explain"
+        texts += [(where, lang, text) for lang, text in flag.explain.items()]
+    for verdict, by_lang in rules.verdict_texts.items():
+        texts += [(f"scam_rules.yaml: verdict {verdict}", lang, text) for lang, text in by_lang.items()]
+    return texts
+
+
+def typed_numbers(text: str) -> list[str]:
+    """Numbers written into a text rather than taken from a fact key: years, list markers
+    ("1.") and numbers that are part of a label ("2FA", "2-Step") aside."""
+    bare = LIST_MARKER.sub("", VALUE_REF.sub("", FACT_REF.sub("", text)))
+    return [n for n in NUMBER.findall(bare) if not YEAR.fullmatch(n)]
+
+
+def _typed_number_problems(texts: list[tuple[str, str, str]]) -> list[str]:
+    return [
+        f"{where} ({lang}): the number '{number}' is typed in: register it in facts.yaml and use its key"
+        for where, lang, text in texts
+        for number in typed_numbers(text)
+    ]
+
+
+def _fact_agreement_problems(texts: list[tuple[str, str, str]]) -> list[str]:
+    """The languages of one text must give the same facts: the same keys in each."""
+    keys: dict[str, dict[str, set[str]]] = defaultdict(dict)
+    for where, lang, text in texts:
+        keys[where].setdefault(lang, set()).update(FACT_REF.findall(text))
+    problems = []
+    for where, by_lang in keys.items():
+        every = set().union(*by_lang.values())
+        problems += [
+            f"{where}: the '{lang}' text leaves out {', '.join(f'{{{k}}}' for k in sorted(every - got))}"
+            for lang, got in sorted(by_lang.items())
+            if every - got
+        ]
+    return problems
+
+
+def _figure_problems(content: Content) -> list[str]:
+    """{name} in an answer must be a figure the code fills in (bot/dialogue/kept.py)."""
+    return [
+        f"{intent.path}: unknown figure '{{{name}}}' in the '{lang}' answer"
+        f" (known: {', '.join(sorted(kept.NAMES))})"
+        for intent in content.intents.values()
+        for lang, text in intent.answer.items()
+        for name in VALUE_REF.findall(text)
+        if name not in kept.NAMES
+    ]
+
+
+def _unused_fact_warnings(content: Content, texts: list[tuple[str, str, str]]) -> list[str]:
+    used = {key for _, _, text in texts for key in FACT_REF.findall(text)}
+    return [f"facts.yaml: {key} is used by no text: use it or remove it"
+            for key in content.facts if key not in used]
+
+
+def is_home_page(fact: Fact) -> bool:
+    """The source names only sites, no article: it cannot be re-checked. A fact whose value
+    is the site itself (an address people are sent to) is its own source."""
+    addresses = ADDRESS.findall(fact.source)
+    if not addresses:
+        return False
+    hosts = [urlsplit(a if "//" in a else f"//{a}") for a in addresses]
+    if any(h.path.strip("/") for h in hosts):
+        return False
+    return not any(h.hostname and h.hostname.removeprefix("www.") == fact.value.lower() for h in hosts)
+
+
+def _source_warnings(content: Content) -> list[str]:
+    return [
+        f"facts.yaml: {f.key}: the source '{f.source}' is a home page: cite the article that states it"
+        for f in content.facts.values()
+        if is_home_page(f)
+    ]
+
+
+def glossary_warnings(content: Content) -> list[str]:
+    """A text that uses a variant the glossary lists instead of the term it chose."""
+    warnings, texts = [], shown_texts(content)
+    for concept, entry in content.glossary.items():
+        if not isinstance(entry, dict):  # "reviewed:" and the like
+            continue
+        for lang, variants in (entry.get("variants") or {}).items():
+            chosen = entry.get(lang, "")
+            for variant in variants or []:
+                pattern = re.compile(rf"(?<!\w){re.escape(str(variant))}(?!\w)", re.IGNORECASE)
+                warnings += [
+                    f"{where} ({lang}): '{variant}' where the glossary ({concept}) says '{chosen}'"
+                    for where, text_lang, text in texts
+                    if text_lang == lang and pattern.search(text)
+                ]
+    return warnings
 
 
 def _load_problems(directory: Path) -> list[str]:
@@ -130,8 +261,9 @@ def _staleness_warnings(content: Content, today: dt.date) -> list[str]:
 
 
 def _translation_warnings(content: Content) -> list[str]:
-    """Translations that exist but fall short: few examples next to another language, or an
-    answer that leaves out a fact (a number, a short code) the other languages give."""
+    """Translations that exist but fall short: few examples next to another language. (An
+    answer that leaves out a fact the other languages give is a problem: see
+    _fact_agreement_problems.)"""
     warnings = []
     for intent in content.intents.values():
         sizes = {lang: len(intent.examples.get(lang, [])) for lang in LANGS}
@@ -141,10 +273,4 @@ def _translation_warnings(content: Content) -> list[str]:
             for lang, n in sizes.items()
             if 0 < n < sizes[richest] * THIN_SHARE
         ]
-        refs = {lang: set(FACT_REF.findall(intent.answer[lang])) for lang in LANGS if lang in intent.answer}
-        every = set().union(*refs.values()) if refs else set()
-        for lang, keys in refs.items():
-            if every - keys:
-                left_out = ", ".join(f"{{{key}}}" for key in sorted(every - keys))
-                warnings.append(f"{intent.path}: the '{lang}' answer leaves out {left_out}")
     return warnings

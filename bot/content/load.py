@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,12 @@ import yaml
 from bot.understanding.normalise import LANGS
 
 # Files in intents/ that are not intents.
-RESERVED = {"facts.yaml", "lexicon.yaml", "system.yaml", "scam_rules.yaml"}
+RESERVED = {"facts.yaml", "lexicon.yaml", "system.yaml", "scam_rules.yaml", "glossary.yaml"}
 OUT_OF_SCOPE = "out_of_scope"
+CATALOGUE = "breaches/catalogue.yaml"  # the known incidents, in the person's language
 FACT_REF = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)\}")
+# A value the code fills in, such as a retention period: "{state_days}" (no dot).
+VALUE_REF = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 # The content a plain install ships inside the package (see setup.py); in a clone, the
 # maintainers' `intents/` folder beside the package. BOT_INTENTS points anywhere else.
 PACKAGED_DIR = Path(__file__).resolve().parent / "default"
@@ -35,11 +39,27 @@ class ContentError(Exception):
 @dataclass(frozen=True)
 class Fact:
     key: str
-    value: str
+    value: str  # as shown in English (and in every language when `values` is empty)
     about: str
     source: str
     checked: dt.date
     confidence: str
+    values: dict[str, str] = field(default_factory=dict)  # a date or hours, worded per language
+
+    def shown(self, lang: str) -> str:
+        return self.values.get(lang, self.value)
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A known incident of the breach catalogue, worded in each language (facts by key)."""
+
+    id: str
+    date: str
+    name: dict[str, str]
+    description: dict[str, str]
+    data: dict[str, list[str]]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -63,23 +83,30 @@ class Content:
     lexicon: dict[str, Any]
     system: dict[str, Any]
     directory: Path
+    catalogue: dict[str, Incident] = field(default_factory=dict)
+    glossary: dict[str, Any] = field(default_factory=dict)
 
-    def fact_value(self, key: str) -> str:
-        return self.facts[key].value
+    def fact_value(self, key: str, lang: str = "en") -> str:
+        return self.facts[key].shown(lang)
 
-    def render(self, template: str) -> str:
-        """Replace {fact.key} references by the registered values."""
-        return FACT_REF.sub(lambda m: self.fact_value(m.group(1)), template).strip()
+    def render(self, template: str, lang: str = "en", values: Mapping[str, str] | None = None) -> str:
+        """Replace {fact.key} references by the registered values in `lang`, and {name}
+        references by `values` (names not given are left as they are)."""
+        text = FACT_REF.sub(lambda m: self.fact_value(m.group(1), lang), template)
+        if values:
+            text = VALUE_REF.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+        return text.strip()
 
-    def answer(self, intent_id: str, lang: str) -> str:
-        return self.render(self.intents[intent_id].answer[lang])
+    def answer(self, intent_id: str, lang: str, values: Mapping[str, str] | None = None) -> str:
+        """An intent's answer in `lang`; `values` fills {name} figures such as retention days."""
+        return self.render(self.intents[intent_id].answer[lang], lang, values)
 
     def title(self, intent_id: str, lang: str) -> str:
         return self.intents[intent_id].title[lang]
 
     def text(self, key: str, lang: str, **values: str) -> str:
         """One of the bot's own texts (system.yaml), in `lang`, with {name} values filled in."""
-        template = self.render(self.system[key][lang])
+        template = self.render(self.system[key][lang], lang)
         return template.format(**values) if values else template
 
     def words(self, key: str) -> list[str]:
@@ -120,11 +147,44 @@ def _load_facts(path: Path, problems: list[str]) -> dict[str, Fact]:
         if checked is None:
             problems.append(f"facts.yaml: {key}: 'checked' is not a date")
             continue
+        value = item["value"]
+        values = {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+        if values and set(values) != set(LANGS):
+            problems.append(f"facts.yaml: {key}: a value by language needs {', '.join(LANGS)}")
+            continue
         facts[key] = Fact(
-            key, str(item["value"]), item.get("about", ""), str(item["source"]), checked,
-            item.get("confidence", "unknown"),
+            key, values.get("en", str(value)), item.get("about", ""), str(item["source"]), checked,
+            item.get("confidence", "unknown"), values,
         )
     return facts
+
+
+def _by_lang(raw: Any) -> dict[str, Any]:
+    return {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def _load_catalogue(path: Path, problems: list[str]) -> dict[str, Incident]:
+    """The incident catalogue: every entry needs its name, description and data in each language."""
+    if not path.exists():
+        return {}
+    incidents = {}
+    for item in _read_yaml(path, problems) or []:
+        if not isinstance(item, dict) or not item.get("id"):
+            problems.append(f"{CATALOGUE}: an entry without an id")
+            continue
+        name, description, data = (_by_lang(item.get(k)) for k in ("name", "description", "data"))
+        missing = [f"{part} in '{lang}'" for part, texts in
+                   (("name", name), ("description", description), ("data", data))
+                   for lang in LANGS if not texts.get(lang)]
+        if missing:
+            problems.append(f"{CATALOGUE}: {item['id']}: no {', '.join(missing)}")
+            continue
+        incidents[str(item["id"])] = Incident(
+            str(item["id"]), str(item.get("date", "")), {k: str(v) for k, v in name.items()},
+            {k: str(v) for k, v in description.items()},
+            {k: [str(d) for d in v] for k, v in data.items()}, str(item.get("source", "")),
+        )
+    return incidents
 
 
 _INTENT_KEYS = {"id", "examples", "answer", "title", "options", "action", "hints", "reviewed"}
@@ -173,11 +233,27 @@ def load_content(directory: Path | str = DEFAULT_DIR, strict: bool = True) -> Co
         lexicon=_read_yaml(directory / "lexicon.yaml", problems) or {},
         system=_read_yaml(directory / "system.yaml", problems) or {},
         directory=directory,
+        catalogue=_load_catalogue(directory / CATALOGUE, problems),
+        glossary=(_read_yaml(directory / "glossary.yaml", problems) or {})
+        if (directory / "glossary.yaml").exists() else {},
     )
     problems += _structural_problems(content)
     if problems and strict:
         raise ContentError(problems)
     return content
+
+
+def _texts_problems(content: Content, intent: Intent) -> list[str]:
+    """A flow's own texts (`texts:` in its intent file) follow the rules of system.yaml."""
+    problems = []
+    for key, texts in (intent.extra.get("texts") or {}).items():
+        for lang in LANGS:
+            if not isinstance(texts, dict) or not str(texts.get(lang) or "").strip():
+                problems.append(f"{intent.path}: texts: {key}: no text in '{lang}'")
+            else:
+                problems += [f"{intent.path}: texts: {key}: unknown fact key '{{{ref}}}'"
+                             for ref in FACT_REF.findall(str(texts[lang])) if ref not in content.facts]
+    return problems
 
 
 def _structural_problems(content: Content) -> list[str]:
@@ -199,9 +275,34 @@ def _structural_problems(content: Content) -> list[str]:
         for option in intent.options:
             if option not in content.intents or option == OUT_OF_SCOPE:
                 problems.append(f"{where}: option '{option}' is not an intent")
+        problems += _texts_problems(content, intent)
     for key, texts in content.system.items():
         if isinstance(texts, dict):
             for lang in LANGS:
                 if lang not in texts:
                     problems.append(f"system.yaml: {key}: no text in '{lang}'")
+    for where, _lang, text in shown_texts(content):
+        if not where.endswith(": answer"):  # answers are checked above
+            problems += [f"{where}: unknown fact key '{{{key}}}'" for key in FACT_REF.findall(text)
+                         if key not in content.facts]
     return problems
+
+
+def shown_texts(content: Content) -> list[tuple[str, str, str]]:
+    """Every text the bot shows, as (where, language, text): intent titles and answers, its own
+    texts and the incident catalogue. (Scam explanations live with the scam rules.)"""
+    found = []
+    for intent in content.intents.values():
+        for part in ("title", "answer"):
+            found += [(f"{intent.path}: {part}", lang, text) for lang, text in getattr(intent, part).items()]
+    for key, texts in content.system.items():
+        if isinstance(texts, dict):
+            found += [(f"system.yaml: {key}", lang, text)
+                      for lang, text in texts.items() if isinstance(text, str)]
+    for incident in content.catalogue.values():
+        where = f"{CATALOGUE}: {incident.id}"
+        for lang in LANGS:
+            found += [(f"{where}: name", lang, incident.name[lang]),
+                      (f"{where}: description", lang, incident.description[lang])]
+            found += [(f"{where}: data", lang, item) for item in incident.data[lang]]
+    return found

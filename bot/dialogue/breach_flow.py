@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from bot.breaches.lookup import Result
-from bot.content.load import Intent
+from bot.breaches.lookup import Found, Result
+from bot.content.load import Content, Intent
 from bot.dialogue.messages import Option, Reply
 from bot.dialogue.registry import CHOICES, PENDING, action, has_any
 from bot.state.sqlite_store import DAY
@@ -100,16 +100,24 @@ def _report(turn: Turn, result: Result, shown: str) -> str:
         return content.text(f"breach_{result.status}", lang)
     if result.breaches:
         lines = [content.text("breach_found", lang, target=shown, count=str(len(result.breaches)))]
-        lines += [
-            content.text("breach_line", lang, name=b.name, date=b.date or "?", data=", ".join(b.data) or "?")
-            for b in result.breaches
-        ]
+        lines += [_line(content, lang, b) for b in result.breaches]
         if result.status != "found":  # HIBP could not be asked: say so under what the index found
             lines.append(content.text(f"breach_{result.status}", lang))
         head = "\n".join(lines)
     else:
         head = content.text("breach_not_found", lang, target=shown)
     return f"{head}\n\n{content.answer('after_leak', lang)}"
+
+
+def _line(content: Content, lang: str, breach: Found) -> str:
+    """One breach; a known incident of the catalogue in the person's language."""
+    incident = content.catalogue.get(breach.slug)
+    name, data = breach.name, list(breach.data)
+    if incident:
+        name = content.render(incident.name[lang], lang)
+        data = [content.render(item, lang) for item in incident.data[lang]]
+    comma = content.system.get("comma", {}).get(lang, ", ")
+    return content.text("breach_line", lang, name=name, date=breach.date or "?", data=comma.join(data) or "?")
 
 
 def _masked_email(email: str) -> str:

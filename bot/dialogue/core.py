@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
+from bot.breaches.alerts import AlertStore
 from bot.breaches.lookup import BreachLookup
 from bot.config import keyed, user_key
 from bot.content.load import Content
@@ -16,6 +17,7 @@ from bot.dialogue import (
     flows,  # noqa: F401  (registers every flow)
 )
 from bot.dialogue import registry as actions
+from bot.dialogue.kept import figures
 from bot.dialogue.messages import Incoming, Option, Reply, replies_from_json, replies_to_json
 from bot.state.sqlite_store import Retention, Store, UserState
 from bot.understanding.matcher import Match, Matcher
@@ -94,8 +96,10 @@ class Loaded:
 
 class Bot:
     def __init__(self, content: Content, store: Store, secret: bytes, limits: Limits = Limits(),
-                 lookup: BreachLookup | None = None, retention: Retention | None = None):
+                 lookup: BreachLookup | None = None, retention: Retention | None = None,
+                 alerts: AlertStore | None = None):
         self.store = store
+        self.alerts = alerts  # breach-alert subscriptions (alerts_flow); None: alerts are off
         self.retention = retention or Retention()  # how long rows are kept: /privacy says it
         self.secret = secret
         self.limits = limits
@@ -261,7 +265,7 @@ class Bot:
             return self.private_only(turn)
         if intent.action:
             return actions.run(intent.action, turn, intent)
-        text = self.content.answer(intent_id, turn.lang)
+        text = self.content.answer(intent_id, turn.lang, figures(self.retention))
         reply = self.reply(turn, text, self.intent_options(turn, intent.options))
         return [feedback_flow.ask(turn, intent_id, reply)]
 
@@ -284,8 +288,9 @@ class Bot:
         hint = ""
         if options:
             numbers = [str(n) for n in range(1, len(options) + 1)]
+            comma = self.content.system.get("comma", {}).get(turn.lang, ", ")  # Urdu writes "،"
             listed = numbers[0] if len(numbers) == 1 else (
-                f"{', '.join(numbers[:-1])} {self.content.text('or', turn.lang)} {numbers[-1]}"
+                f"{comma.join(numbers[:-1])} {self.content.text('or', turn.lang)} {numbers[-1]}"
             )
             hint = self.content.text("options_hint", turn.lang, numbers=listed)
         return Reply(text, tuple(options), hint, turn.lang, turn.intent, meta)

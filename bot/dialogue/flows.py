@@ -2,6 +2,7 @@
 questions in `bot.dialogue.registry`. The core imports this; no flow imports the core."""
 
 from bot.dialogue import (  # noqa: F401
+    alerts_flow,
     breach_flow,
     feedback_flow,
     language_flow,

@@ -45,14 +45,17 @@ class Reply:
     lang: str = "en"
     intent: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    # What the outbox holds for a re-delivery, when the text may not be stored as sent: a
+    # quoted scam keeps the scammer's number for the person, but no number goes to disk.
+    held_text: str | None = field(default=None, compare=False)
 
 
 def replies_to_json(replies: list[Reply]) -> str:
     """Replies as JSON, to hold them until the channel has delivered them."""
     # By hand: dataclasses.asdict deep-copies and cost more than handling the message.
     return json.dumps([
-        {"text": r.text, "options": [[o.label, o.value] for o in r.options], "options_hint": r.options_hint,
-         "lang": r.lang, "intent": r.intent, "meta": r.meta}
+        {"text": r.held_text or r.text, "options": [[o.label, o.value] for o in r.options],
+         "options_hint": r.options_hint, "lang": r.lang, "intent": r.intent, "meta": r.meta}
         for r in replies
     ], ensure_ascii=False)
 

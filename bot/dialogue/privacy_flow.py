@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.content.load import Intent
+from bot.dialogue.kept import figures
 from bot.dialogue.messages import Option, Reply
-from bot.dialogue.registry import CHOICES, PENDING, action, has_any, is_one_of
-from bot.state.sqlite_store import DAY
+from bot.dialogue.registry import CHOICES, ON_DELETE, PENDING, action, has_any, is_one_of
 
 if TYPE_CHECKING:
     from bot.dialogue.core import Turn
@@ -20,9 +20,8 @@ def privacy(turn: Turn, intent: Intent) -> list[Reply]:
     content = turn.bot.content
     button = Option(content.text("delete_button", turn.lang), "delete:ask")
     # The retention the operator configured, not a number written in the text.
-    kept = turn.bot.retention
-    days = {f"{name}_days": str(getattr(kept, name) // DAY) for name in ("state", "seen", "misses")}
-    return [turn.bot.reply(turn, content.answer(intent.id, turn.lang).format(**days), [button])]
+    text = content.answer(intent.id, turn.lang, figures(turn.bot.retention))
+    return [turn.bot.reply(turn, text, [button])]
 
 
 def _confirm_delete(turn: Turn) -> list[Reply]:
@@ -42,6 +41,8 @@ def _choose_delete(turn: Turn, answer: str) -> list[Reply] | None:
         return _confirm_delete(turn)
     if answer == "yes":
         turn.bot.store.delete_user(turn.key, turn.tag)
+        for forget in ON_DELETE:  # what other flows keep under the person's key
+            forget(turn)
         turn.forget = True
         return [turn.bot.reply(turn, turn.bot.content.text("deleted", turn.lang))]
     if answer == "no":

@@ -23,6 +23,10 @@ CHOICES: dict[str, Callable[[Turn, str], list[Reply] | None]] = {}
 PENDING: dict[str, Callable[[Turn], list[Reply] | None]] = {}
 # Run after matching, before the answer: each may take the message over (a pasted scam).
 INTERCEPTORS: list[Callable[[Turn, Match], list[Reply] | None]] = []
+# A shared contact goes to the flow whose pending question asked for it, before 'contact:'.
+CONTACT_PENDING: dict[str, Callable[[Turn, str], list[Reply] | None]] = {}
+# Run on "delete my data", beside the state store's own deletion (e.g. alert subscriptions).
+ON_DELETE: list[Callable[[Turn], None]] = []
 
 
 def action(name: str) -> Callable[[Action], Action]:
@@ -39,6 +43,10 @@ def run(name: str, turn: Turn, intent: Intent) -> list[Reply]:
 
 def choose(turn: Turn, value: str) -> list[Reply] | None:
     prefix, _, arg = value.partition(":")
+    waiting = CONTACT_PENDING.get(turn.state.pending or "") if prefix == "contact" else None
+    if waiting:
+        turn.state.pending = None
+        return waiting(turn, arg)
     handler = CHOICES.get(prefix)
     return handler(turn, arg) if handler else None
 

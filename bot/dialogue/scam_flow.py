@@ -7,6 +7,7 @@ message this week. The fingerprint holds no number, link or name from the messag
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING
 
@@ -14,8 +15,9 @@ from bot.config import keyed
 from bot.content.load import Intent
 from bot.dialogue.messages import Reply
 from bot.dialogue.registry import INTERCEPTORS, PENDING, action
+from bot.dialogue.scam_report import report_text
 from bot.understanding.normalise import URL
-from bot.understanding.redact import mask_secrets
+from bot.understanding.redact import redact
 from bot.understanding.scam import ScamVerdict
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 INTENT = "scam_check"
 PENDING_KEY = "scam_message"
 MIN_WORDS = 8  # shorter than this, a message is a question, not a pasted message
-MAX_QUOTED = 600  # the message is quoted back (for the 9000 report) up to this length
+OPTIONS = ["report_fraud", "phishing_tips"]
 
 
 @action("scam_check")
@@ -69,20 +71,22 @@ def _report(turn: Turn, verdict: ScamVerdict) -> list[Reply]:
     rules = bot.scam_rules
     parts = [rules.describe(verdict, lang)]
     if verdict.flags:
-        found = "\n".join(f"- {line}" for line in rules.explanations(verdict, lang))
+        found = "\n".join(f"- {content.render(line, lang)}" for line in rules.explanations(verdict, lang))
         parts.append(f"{content.text('scam_flags_found', lang)}\n{found}")
     others = _count_and_seen(turn)
     if others:
         parts.append(content.text("scam_seen_by_others", lang, count=str(others)))
-    if verdict.flags:
-        quoted = mask_secrets(" ".join(turn.text.split()))[:MAX_QUOTED]
-        parts += [content.text("scam_advice", lang),
-                  f"{content.text('scam_report_sms', lang)}\nSENDER {quoted}",
-                  content.text("scam_report_call", lang)]
-    else:
+    if not verdict.flags:
         parts.append(content.text("scam_advice", lang))
-    options = bot.intent_options(turn, ["report_fraud", "phishing_tips"])
-    return [bot.reply(turn, "\n\n".join(parts), options)]
+        return [bot.reply(turn, "\n\n".join(parts), bot.intent_options(turn, OPTIONS))]
+    # the scammer's number and words as received (PTA needs them), the person's own masked;
+    # the copy held in the outbox until delivery has every number masked: none goes to disk
+    before, after = [*parts, content.text("scam_advice", lang)], [content.text("scam_report_call", lang)]
+    report = report_text(turn.text, turn.msg.verified_phone)
+    shown = [*before, f"{content.text('scam_report_sms', lang)}\n{report}", *after]
+    held = [*before, f"{content.text('scam_report_sms', lang)}\n{redact(report)}", *after]
+    reply = bot.reply(turn, "\n\n".join(shown), bot.intent_options(turn, OPTIONS))
+    return [dataclasses.replace(reply, held_text="\n\n".join(held))]
 
 
 def fingerprint(secret: bytes, text: str) -> str:

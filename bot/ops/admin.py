@@ -108,6 +108,7 @@ class Overview:
     stale_facts: list[Fact]
     stale_intents: list[Intent]
     days: int
+    alerts: dict[str, int] | None = None  # breach alerts: subscribers, queued, sent, failed
 
     def as_dict(self) -> dict:
         return {
@@ -117,6 +118,7 @@ class Overview:
                              "source": f.source} for f in self.stale_facts],
             "stale_intents": [{"id": i.id, "reviewed": i.reviewed.isoformat() if i.reviewed else None}
                               for i in self.stale_intents],
+            "alerts": self.alerts,
         }
 
 
@@ -141,7 +143,8 @@ def _days(request: Request) -> int:
 
 # --- routes ---
 def admin_routes(store: Store, content: Content | Callable[[], Content], token: str,
-                 reload: Callable[[], Awaitable[Any]] | None = None) -> list[Route]:
+                 reload: Callable[[], Awaitable[Any]] | None = None,
+                 alerts: Callable[[], dict[str, int]] | None = None) -> list[Route]:
     """The admin routes. `content` may be a function returning the content in use, so that
     the page follows a reload; `reload`, when given, is what `POST /admin/reload` runs (the
     content reloader: its result has `ok`, `problems` and `intents`)."""
@@ -160,13 +163,14 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         counts, votes = store.daily_counts(since.isoformat()), store.daily_feedback(since.isoformat())
         misses = store.recent_misses(time.time() - days * DAY)
         used = current()
+        alert_counts = alerts() if alerts else None
 
         def build() -> Overview:
             matcher = matchers.of(used)
             groups = mark_covered(group_misses(misses, matcher.normaliser.normalise), matcher)
             today = dt.datetime.now(dt.UTC).date()
             return Overview(compute(counts, votes, since, until), groups, stale_facts(used, today),
-                            stale_intents(used, today), days)
+                            stale_intents(used, today), days, alert_counts)
 
         return await run_in_threadpool(build)
 
@@ -455,4 +459,13 @@ def _summary(o: Overview) -> str:
 def render_page(o: Overview) -> str:
     return _document("Mehfooz admin", (
         f'<h1>Mehfooz admin</h1><form method="post" action="/admin/logout"><button>Log out</button></form>'
-        f"{_summary(o)}{_charts(o)}{_misses_section(o)}{_stale_section(o)}"))
+        f"{_summary(o)}{_charts(o)}{_misses_section(o)}{_stale_section(o)}{_alerts_section(o)}"))
+
+
+def _alerts_section(o: Overview) -> str:
+    if o.alerts is None:
+        return ""
+    cells = "".join(f'<tr><td>{_e(name)}</td><td class="num" id="alerts-{_e(name)}">{_e(n)}</td></tr>'
+                    for name, n in o.alerts.items())
+    return f'<h2>Breach alerts</h2><table id="alerts">{cells}</table>'
+

@@ -1,7 +1,7 @@
 """What people asked that the bot did not understand, grouped so that one new intent or
 example covers a whole group (`python -m bot intents misses`, the admin page).
 
-Misses are stored redacted (bot.redact). Grouping is greedy over the normalised texts, most
+Misses are stored redacted (bot.understanding.redact). Grouping is greedy over the normalised texts, most
 frequent first: a text joins the group whose first text it is most alike, if alike enough,
 else starts a group. Likeness blends rapidfuzz's token_set_ratio (shared words line up) with
 token_sort_ratio (the whole texts are alike), so that a short frequent miss ("help") does not

@@ -61,7 +61,7 @@ import redis
 from bot.state.sqlite_store import DAY, Retention, UserState, _day
 
 RATE_KEEP = 3600  # seconds a rate counter outlives its last message (SQLite's purge: an hour)
-SCAM_WINDOW = 7 * DAY  # scam checks count for a week
+SCAM_WINDOW = Retention.scam  # scam checks count for a week
 KEEP = Retention()  # the default retention
 CLAIM_SECONDS = 60  # longer than a message can take (a slow HIBP: 6 s timeout, one wait of 5 s)
 

@@ -36,6 +36,7 @@ class Retention:
     state: int = 30 * DAY
     seen: int = 30 * DAY  # a replay of a captured request is refused for this long
     misses: int = 90 * DAY
+    scam: int = 7 * DAY  # a scam fingerprint counts (and is kept) for a week
     outbox: int = 3600  # replies never confirmed delivered: channels stop re-delivering within the hour
 
 
@@ -288,7 +289,7 @@ class Store:
         )
         row = self.db.execute(
             "SELECT count(*) FROM scam_checks WHERE print = ? AND checker != ? AND at >= ?",
-            [fingerprint, checker, now - 7 * DAY],
+            [fingerprint, checker, now - Retention.scam],
         ).fetchone()
         return int(row[0])
 
@@ -352,7 +353,7 @@ class Store:
                 ("misses", "at", retention.misses),
                 ("rates", "window * 60", 3600),
                 ("lookups", "(day + 1) * 86400", DAY),
-                ("scam_checks", "at", 7 * DAY),
+                ("scam_checks", "at", retention.scam),
                 ("outbox", "at", retention.outbox),
             ):
                 cursor = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [int(now - age)])

@@ -147,9 +147,3 @@ def redact(text: str) -> str:
     text = NAME.sub("<name>", text)
     text = ADDRESS.sub("<address>", text)
     return LONGDIGITS.sub("<number>", text)
-
-
-def mask_secrets(text: str) -> str:
-    """`redact`, and passwords given with their word masked too: for text the bot shows back
-    (a quoted scam), which is held until delivered and must carry nothing of the person's."""
-    return redact(PASSWORD.sub("<password>", text))

@@ -15,11 +15,19 @@ import yaml
 
 from bot.content.load import DEFAULT_DIR, ContentError
 from bot.understanding.normalise import DIGITS, LANGS, LETTERS, strip_marks
+from bot.understanding.scam_fold import HOMOGLYPHS, Spelling, unmask
 
 RULES_FILE = "scam_rules.yaml"
+FACTS_FILE = "facts.yaml"
 VERDICTS = ("likely_scam", "suspicious", "no_red_flags")
 MAX_CHARS = 5000  # longer texts are checked on their start (chat messages are shorter)
 _FLAG_KEYS = {"id", "weight", "patterns", "requires", "unless", "boost", "explain", "examples"}
+_CAP_KEYS = {"id", "verdict", "patterns", "unless_flags", "about"}
+# A phone number as written in a message: digits with spaces or dashes, maybe +92.
+_PHONE_LIKE = re.compile(r"(?<![\d*])\+?\d[\d -]{5,16}\d(?![\d#])")
+# Where a rule names the registry's short codes: `<official_code>` in a pattern.
+OFFICIAL_CODE = "<official_code>"
+OFFICIAL_NUMBER = "officialnumber"  # what a registry phone number becomes before the rules read it
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
@@ -33,15 +41,48 @@ def normalise(text: str) -> str:
     return " ".join(fold(text).casefold().split())
 
 
-def _entry(entry: str) -> str:
-    """One pattern entry as a regex: `re:...` as written, else a whole-word phrase."""
+def digits_of(number: str) -> str:
+    """A phone number's digits in national form: +92 300 3008000 and 0300-3008000 are one."""
+    digits = re.sub(r"\D", "", number)
+    for prefix in ("0092", "92"):
+        if digits.startswith(prefix) and len(digits) >= len(prefix) + 9:
+            return "0" + digits[len(prefix):]
+    return digits
+
+
+def registry_numbers(content_dir: Path) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The fact registry's phone numbers (7 digits or more, national form) and short codes
+    (3627, 8171, *420#...): what official senders and helplines look like."""
+    try:
+        facts = yaml.safe_load((Path(content_dir) / FACTS_FILE).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return frozenset(), ()
+    numbers, codes = set(), set()
+    for fact in facts.values() if isinstance(facts, dict) else ():
+        value = str(fact.get("value", "")) if isinstance(fact, dict) else ""
+        if not re.fullmatch(r"[*+]?[\d -]+#?", value):
+            continue
+        digits = re.sub(r"\D", "", value)
+        if len(digits) >= 7:
+            numbers.add(digits_of(value))
+        elif len(digits) >= 3:
+            codes.add(digits)
+    return frozenset(numbers), tuple(sorted(codes, key=len, reverse=True))
+
+
+def _entry(entry: str, codes: tuple[str, ...] = ()) -> str:
+    """One pattern entry as a regex: `re:...` as written (`<official_code>` standing for the
+    registry's short codes), else a whole-word phrase."""
     if entry.startswith("re:"):
-        return fold(entry[3:])
+        alternatives = "(?:" + "|".join(codes) + ")" if codes else "(?!)"
+        return fold(entry[3:]).replace(OFFICIAL_CODE, alternatives)
     words = (re.escape(w) for w in normalise(entry).split())
     return r"(?<!\w)" + r"\W+".join(words) + r"(?!\w)"
 
 
-def _compile(raw: Any, where: str, problems: list[str]) -> re.Pattern[str] | None:
+def _compile(
+    raw: Any, where: str, problems: list[str], codes: tuple[str, ...] = ()
+) -> re.Pattern[str] | None:
     """A list of entries, or entries by language, as one regex (None when there are none)."""
     entries: Iterable[Any] = ()
     if isinstance(raw, dict):
@@ -56,10 +97,13 @@ def _compile(raw: Any, where: str, problems: list[str]) -> re.Pattern[str] | Non
     parts = []
     for entry in entries:
         try:
-            parts.append(re.compile(_entry(str(entry))).pattern)
+            parts.append(re.compile(_entry(str(entry), codes)).pattern)
         except re.error as exc:
             problems.append(f"{RULES_FILE}: {where}: bad regular expression {entry!r}: {exc}")
-    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE) if parts else None
+        # messages are lower-cased before matching, and case-blind regexes cost 2 to 8 times more
+        if re.search(r"[A-Z]", re.sub(r"\\.", "", str(entry))):
+            problems.append(f"{RULES_FILE}: {where}: write patterns in lower case: {entry!r}")
+    return re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
 
 
 @dataclass(frozen=True)
@@ -75,7 +119,7 @@ class Flag:
     examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # messages it must find
 
     def find(self, text: str) -> tuple[int, float] | None:
-        """Where the flag is first seen in normalised `text` and what it weighs, or None."""
+        """Where the flag is first seen in prepared `text` and what it weighs, or None."""
         found = self.patterns.search(text)
         if not found or (self.requires and not self.requires.search(text)):
             return None
@@ -83,6 +127,31 @@ class Flag:
             return None
         extra = self.boost if self.boost_patterns and self.boost_patterns.search(text) else 0.0
         return found.start(), self.weight + extra
+
+    def trace(self, text: str) -> dict[str, Any]:
+        """How the flag fared on prepared `text`: what matched each of its parts (for tuning)."""
+        def seen(pattern: re.Pattern[str] | None) -> str | None:
+            hit = pattern.search(text) if pattern else None
+            return hit.group() if hit else None
+
+        parts = {"matched": seen(self.patterns), "requires": seen(self.requires),
+                 "unless": seen(self.unless), "boost": seen(self.boost_patterns)}
+        hit = self.find(text)
+        return {"id": self.id, "fired": hit is not None, "weight": hit[1] if hit else 0.0, **parts}
+
+
+@dataclass(frozen=True)
+class Cap:
+    """Traffic that is not a scam by its kind (an operator's `*xxx#` offer, a shop's sale):
+    its verdict is at most `verdict`, unless one of `unless_flags` fired."""
+
+    id: str
+    verdict: str
+    patterns: re.Pattern[str]
+    unless_flags: frozenset[str]
+
+    def applies(self, text: str, flags: Iterable[str]) -> bool:
+        return not self.unless_flags.intersection(flags) and bool(self.patterns.search(text))
 
 
 @dataclass(frozen=True)
@@ -92,7 +161,7 @@ class ScamVerdict:
     score: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "flags": list(self.flags)}
+        return {"verdict": self.verdict, "score": self.score, "flags": list(self.flags)}
 
 
 @dataclass(frozen=True)
@@ -101,6 +170,9 @@ class ScamRules:
     thresholds: dict[str, float]  # minimum score of "likely_scam" and "suspicious"
     verdict_texts: dict[str, dict[str, str]]
     official: re.Pattern[str] | None = None
+    official_numbers: frozenset[str] = frozenset()
+    spelling: Spelling = field(default_factory=lambda: Spelling({}))
+    caps: tuple[Cap, ...] = ()
 
     @classmethod
     def load(cls, content_dir: Path | str = DEFAULT_DIR) -> ScamRules:
@@ -113,9 +185,15 @@ class ScamRules:
             raise ContentError([f"{RULES_FILE}: cannot read: {exc}"]) from exc
         if not isinstance(raw, dict):
             raise ContentError([f"{RULES_FILE}: expected a mapping with 'verdicts' and 'flags'"])
-        flags = [f for f in (_flag(item, problems) for item in raw.get("flags") or []) if f]
+        numbers, codes = registry_numbers(Path(content_dir))
+        flags = [f for f in (_flag(item, problems, codes) for item in raw.get("flags") or []) if f]
+        caps = [c for c in (_cap(item, problems) for item in raw.get("caps") or []) if c]
+        spelling = _spelling(raw.get("spelling"), problems)
         ids = [f.id for f in flags]
         problems += [f"{RULES_FILE}: flag '{i}' is defined twice" for i in set(ids) if ids.count(i) > 1]
+        for cap in caps:
+            unknown = sorted(cap.unless_flags - set(ids))
+            problems += [f"{RULES_FILE}: cap '{cap.id}': unknown flag '{i}'" for i in unknown]
         verdicts = raw.get("verdicts") or {}
         thresholds = {}
         for name in VERDICTS:
@@ -138,27 +216,53 @@ class ScamRules:
         if problems:
             raise ContentError(problems)
         texts = {name: {lang: str(verdicts[name][lang]).strip() for lang in LANGS} for name in VERDICTS}
-        return cls(tuple(flags), thresholds, texts, official)
+        return cls(tuple(flags), thresholds, texts, official, numbers, spelling, tuple(caps))
+
+    def prepare(self, text: str) -> str:
+        """The text as the rules read it: normalised, the registry's own numbers and links
+        set aside, disguised spellings folded."""
+        text = normalise(text[:MAX_CHARS].translate(HOMOGLYPHS))
+        if self.official_numbers:
+            text = _PHONE_LIKE.sub(self._official_number, text)
+        if self.official:
+            text = self.official.sub(" ", text)
+        return unmask(text, self.spelling)
+
+    def _official_number(self, found: re.Match[str]) -> str:
+        return f" {OFFICIAL_NUMBER} " if digits_of(found.group()) in self.official_numbers else found.group()
 
     def check(self, text: str) -> ScamVerdict:
         """The verdict on one message and the red flags found in it."""
-        text = normalise(text[:MAX_CHARS])
-        if self.official:
-            text = self.official.sub(" ", text)
+        text = self.prepare(text)
         found = []
         for order, flag in enumerate(self.flags):
             hit = flag.find(text)
             if hit:
                 found.append((hit[0], order, flag.id, hit[1]))
         found.sort()
+        flags = tuple(flag_id for _, _, flag_id, _ in found)
         score = float(sum(weight for *_, weight in found))
+        verdict = self._verdict(score)
+        for cap in self.caps:
+            if VERDICTS.index(verdict) < VERDICTS.index(cap.verdict) and cap.applies(text, flags):
+                verdict = cap.verdict
+        return ScamVerdict(verdict, flags, score)
+
+    def _verdict(self, score: float) -> str:
         if score >= self.thresholds["likely_scam"]:
-            verdict = "likely_scam"
-        elif score >= self.thresholds["suspicious"]:
-            verdict = "suspicious"
-        else:
-            verdict = "no_red_flags"
-        return ScamVerdict(verdict, tuple(flag_id for _, _, flag_id, _ in found), score)
+            return "likely_scam"
+        if score >= self.thresholds["suspicious"]:
+            return "suspicious"
+        return "no_red_flags"
+
+    def trace(self, text: str) -> dict[str, Any]:
+        """How the verdict came about: the prepared text, every flag that matched any part,
+        and the caps that held the verdict down (`scam-check --explain`)."""
+        prepared = self.prepare(text)
+        verdict = self.check(text)
+        flags = [t for t in (f.trace(prepared) for f in self.flags) if t["matched"]]
+        caps = [c.id for c in self.caps if c.applies(prepared, verdict.flags)]
+        return {"text": prepared, **verdict.as_dict(), "trace": flags, "caps": caps}
 
     def flag(self, flag_id: str) -> Flag:
         """The flag with this id (KeyError if there is none)."""
@@ -178,7 +282,7 @@ class ScamRules:
         return self.verdict_texts[name][lang]
 
 
-def _flag(item: Any, problems: list[str]) -> Flag | None:
+def _flag(item: Any, problems: list[str], codes: tuple[str, ...] = ()) -> Flag | None:
     if not isinstance(item, dict) or not item.get("id"):
         problems.append(f"{RULES_FILE}: a flag without an id: {item!r}")
         return None
@@ -192,7 +296,7 @@ def _flag(item: Any, problems: list[str]) -> Flag | None:
     explain = item.get("explain") or {}
     problems += [f"{RULES_FILE}: {where}: no explanation in '{lang}'" for lang in LANGS
                  if not str(explain.get(lang) or "").strip()]
-    patterns = _compile(item.get("patterns"), where, problems)
+    patterns = _compile(item.get("patterns"), where, problems, codes)
     if patterns is None:
         problems.append(f"{RULES_FILE}: {where}: no patterns")
     boost = item.get("boost") or {}
@@ -205,12 +309,39 @@ def _flag(item: Any, problems: list[str]) -> Flag | None:
         weight=float(weight),
         patterns=patterns,
         explain={lang: " ".join(str(explain.get(lang, "")).split()) for lang in LANGS},
-        requires=_compile(item.get("requires"), f"{where}: requires", problems),
-        unless=_compile(item.get("unless"), f"{where}: unless", problems),
+        requires=_compile(item.get("requires"), f"{where}: requires", problems, codes),
+        unless=_compile(item.get("unless"), f"{where}: unless", problems, codes),
         boost=float(boost.get("weight") or 0),
-        boost_patterns=_compile(boost.get("patterns"), f"{where}: boost", problems),
+        boost_patterns=_compile(boost.get("patterns"), f"{where}: boost", problems, codes),
         examples={lang: tuple(map(str, exs or ())) for lang, exs in (item.get("examples") or {}).items()},
     )
+
+
+def _spelling(raw: Any, problems: list[str]) -> Spelling:
+    if raw is None:
+        return Spelling({})
+    if not isinstance(raw, dict) or not all(isinstance(v, list) for v in raw.values()):
+        problems.append(f"{RULES_FILE}: spelling: expected canonical word: [variants]")
+        return Spelling({})
+    return Spelling({str(k).casefold(): [str(v).casefold() for v in vs] for k, vs in raw.items()})
+
+
+def _cap(item: Any, problems: list[str]) -> Cap | None:
+    if not isinstance(item, dict) or not item.get("id"):
+        problems.append(f"{RULES_FILE}: a cap without an id: {item!r}")
+        return None
+    where = f"cap '{item['id']}'"
+    unknown = sorted(set(item) - _CAP_KEYS)
+    if unknown:
+        problems.append(f"{RULES_FILE}: {where}: unknown key(s) {', '.join(unknown)}")
+    if item.get("verdict") not in VERDICTS[1:]:
+        problems.append(f"{RULES_FILE}: {where}: verdict must be suspicious or no_red_flags")
+    patterns = _compile(item.get("patterns"), where, problems)
+    if patterns is None:
+        problems.append(f"{RULES_FILE}: {where}: no patterns")
+        return None
+    return Cap(str(item["id"]), str(item.get("verdict")), patterns,
+               frozenset(map(str, item.get("unless_flags") or ())))
 
 
 @functools.cache

@@ -27,8 +27,9 @@ import numpy as np
 
 from bot.understanding.features import Vocabulary, text_ids
 
-VERSION = "svm-2"  # change when features or training change: old cached models are not used
+VERSION = "svm-3"  # change when features or training change: old cached models are not used
 C = 1.0  # LinearSVC's regularisation: measured 0.3 to 1.0 on the dev sets, 1.0 best
+TOL = 1e-3  # LinearSVC's stopping tolerance: 1e-4 (its default) gave the same accuracy 25% slower
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def fit_svm(matrix: dict[str, np.ndarray], labels: list[str]) -> tuple[list[str]
     from sklearn.svm import LinearSVC
 
     x = csr_matrix((matrix["data"], matrix["indices"], matrix["indptr"]), shape=tuple(matrix["shape"]))
-    svm = LinearSVC(C=C).fit(x, labels)
+    svm = LinearSVC(C=C, tol=TOL).fit(x, labels)
     weights, bias = svm.coef_.T.astype(np.float32), np.atleast_1d(svm.intercept_).astype(np.float32)
     if weights.shape[1] == 1:  # two classes: scikit-learn keeps one column, for the second
         weights, bias = np.hstack([-weights, weights]), np.r_[-bias, bias]
@@ -90,7 +91,7 @@ def cache_dir() -> Path:
 
 
 def fingerprint(texts: list[str], labels: list[str]) -> str:
-    data = json.dumps([VERSION, C, texts, labels], ensure_ascii=False).encode()
+    data = json.dumps([VERSION, C, TOL, texts, labels], ensure_ascii=False).encode()
     return hashlib.sha256(data).hexdigest()[:32]
 
 

@@ -1,0 +1,34 @@
+"""How long the bot keeps things, as figures its texts quote: `{state_days}` in the greeting or
+the privacy answer becomes the period the store really keeps, as the settings configure it.
+
+One list: a new retention (a setting or a field of `Retention`) is one more `Figure` here, and
+`intents check` then accepts `{its_name}` in answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.state.sqlite_store import DAY, Retention
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str  # as written in texts, in braces
+    seconds: Callable[[Retention], int]
+    unit: int  # seconds in one unit of the figure (DAY for "_days")
+    about: str
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("state_days", lambda r: r.state, DAY, "per-person state, keyed hash (BOT_KEEP_STATE_DAYS)"),
+    Figure("seen_days", lambda r: r.seen, DAY, "ids of answered messages (BOT_KEEP_SEEN_DAYS)"),
+    Figure("misses_days", lambda r: r.misses, DAY, "masked questions not understood (BOT_KEEP_MISSES_DAYS)"),
+    Figure("scam_days", lambda r: r.scam, DAY, "fingerprints of messages checked for scams"),
+)
+NAMES = frozenset(f.name for f in FIGURES)
+
+
+def figures(retention: Retention) -> dict[str, str]:
+    """Each figure's value under `retention`, as text: {"state_days": "30", ...}."""
+    return {f.name: str(f.seconds(retention) // f.unit) for f in FIGURES}

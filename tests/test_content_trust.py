@@ -1,0 +1,261 @@
+"""Answers people can trust: every number from the fact registry, the same facts in every
+language, one term per concept (the glossary), retention figures from the settings, and a
+review page that shows it all side by side."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bot.breaches.index import Breach, BreachIndex
+from bot.breaches.lookup import BreachLookup
+from bot.config import Settings
+from bot.content.check import _all_texts, check, typed_numbers
+from bot.content.load import FACT_REF, load_content
+from bot.content.review import render_review
+from bot.dialogue.core import Bot
+from bot.dialogue.messages import Incoming
+from bot.runtime import build_bot
+from bot.understanding.normalise import LANGS
+from tests.conftest import ROOT
+
+INTENTS = ROOT / "intents"
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "intents"
+    shutil.copytree(INTENTS, folder)
+    return folder
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# --- the bar: the shipped content ---
+def test_the_shipped_content_has_no_problem_and_no_warning():
+    assert check(INTENTS) == ([], [])
+
+
+def test_no_number_of_three_digits_or_more_is_typed_into_any_text(content):
+    long_runs = [
+        (where, lang, number)
+        for where, lang, text in _all_texts(content, INTENTS)
+        for number in re.findall(r"\d[\d,.]*\d|\d", FACT_REF.sub("", text))
+        if len(re.sub(r"\D", "", number)) >= 3 and not re.fullmatch(r"(?:19|20)\d\d", number)
+    ]
+    assert long_runs == []
+
+
+def test_every_text_gives_the_same_facts_in_every_language(content):
+    keys: dict[str, dict[str, set[str]]] = {}
+    for where, lang, text in _all_texts(content, INTENTS):
+        keys.setdefault(where, {}).setdefault(lang, set()).update(FACT_REF.findall(text))
+    assert [where for where, by_lang in keys.items() if len({frozenset(v) for v in by_lang.values()}) > 1] == []
+
+
+def test_typed_numbers_leave_out_years_list_markers_labels_and_fact_keys():
+    text = "1. Send {dncr.register} to {dncr.number}.\n2. Since 2016, use 2FA or 2-Step Verification."
+    assert typed_numbers(text) == []
+    assert typed_numbers("Call 1799 now, 24 hours a day; Rs 2,000") == ["1799", "24", "2,000"]
+
+
+# --- what `intents check` enforces ---
+def test_a_number_typed_into_an_answer_is_a_problem(copy):
+    edit(copy / "thanks.yaml", "Ask me again any time.", "Ask me again any time, or call 1799.")
+    problems, _ = check(copy)
+    assert any("thanks.yaml: answer (en): the number '1799' is typed in" in p for p in problems)
+
+
+def test_a_number_typed_into_the_catalogue_or_a_scam_explanation_is_a_problem(copy):
+    edit(copy / "breaches" / "catalogue.yaml", "{incident.2025_credentials} million credentials (PKCERT",
+         "184 million credentials (PKCERT")
+    edit(copy / "scam_rules.yaml", "Real BISP messages come only from {bisp.sender},",
+         "Real BISP messages come only from 8171,")
+    problems, _ = check(copy)
+    assert any("catalogue.yaml: global-2025-infostealer-credentials: name (en): the number '184'" in p
+               for p in problems)
+    assert any("scam_rules.yaml: scheme_money_from_mobile: explain (en): the number '8171'" in p for p in problems)
+    assert any("leaves out {incident.2025_credentials}" in p for p in problems)  # en now differs
+
+
+def test_languages_that_give_different_facts_are_a_problem(copy):
+    edit(copy / "stop_marketing_calls.yaml", "Zong par code {spam.block_unknown_zong} hai.", "Zong par alag code hai.")
+    problems, _ = check(copy)
+    assert "stop_marketing_calls.yaml: answer: the 'roman_ur' text leaves out {spam.block_unknown_zong}" in problems
+
+
+def test_an_unknown_figure_is_a_problem(copy):
+    edit(copy / "greeting.yaml", "for {state_days} days after", "for {state_weeks} weeks after")
+    problems, _ = check(copy)
+    assert any("greeting.yaml: unknown figure '{state_weeks}'" in p for p in problems)
+
+
+def test_unused_facts_and_home_page_sources_are_warnings(copy):
+    facts = copy / "facts.yaml"
+    edit(facts, "  source: https://www.zong.com.pk/ud/postpaid/faqs/", "  source: https://www.zong.com.pk")
+    with facts.open("a", encoding="utf-8") as out:
+        out.write('spare.fact:\n  value: "12345"\n  source: https://example.org/a/b\n'
+                  '  checked: 2026-11-01\n  confidence: low\n')
+    problems, warnings = check(copy)
+    assert problems == []
+    assert "facts.yaml: spare.fact is used by no text: use it or remove it" in warnings
+    assert any(w.startswith("facts.yaml: zong.helpline: the source 'https://www.zong.com.pk' is a home page")
+               for w in warnings)
+    assert not any("sim.check_site" in w or "law.pakistan_code" in w for w in warnings)  # a site is its own source
+
+
+def test_a_glossary_variant_is_a_warning(copy):
+    edit(copy / "two_factor.yaml", "دو مرحلہ تصدیق کا مطلب", "ٹو اسٹیپ ویریفکیشن کا مطلب")
+    edit(copy / "goodbye.yaml", "Agar chahte hain ke main ap ke", "Agar chahte hain k main aap ke")
+    _, warnings = check(copy)
+    assert "two_factor.yaml: answer (ur): 'ٹو اسٹیپ ویریفکیشن' where the glossary (two_step) says 'دو مرحلہ تصدیق'" \
+        in warnings
+    assert "goodbye.yaml: answer (roman_ur): 'aap' where the glossary (ap) says 'ap'" in warnings
+    assert "goodbye.yaml: answer (roman_ur): 'k' where the glossary (ke) says 'ke'" in warnings
+
+
+# --- retention figures follow the settings ---
+FIGURES = {"BOT_KEEP_STATE_DAYS": "13", "BOT_KEEP_SEEN_DAYS": "3", "BOT_KEEP_MISSES_DAYS": "41"}
+DAY_WORD = {"en": "days", "roman_ur": "din", "ur": "دن"}
+GREETING = {"en": "hello", "roman_ur": "assalam o alaikum", "ur": "السلام علیکم"}
+PRIVACY = {"en": "what do you store about me", "roman_ur": "aap mere bare mein kya save karte ho",
+           "ur": "آپ میرے بارے میں کیا محفوظ کرتے ہیں"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_greeting_and_privacy_state_the_configured_retention(tmp_path, lang):
+    env = {"BOT_DB": str(tmp_path / "bot.db"), "BOT_SECRET": "x", "BREACH_PEPPER": "p", **FIGURES}
+    bot = build_bot(Settings.from_env(env))
+    try:
+        for question, intent in ((GREETING, "greeting"), (PRIVACY, "bot_privacy")):
+            outcome = bot.handle(Incoming("terminal", f"{intent}-{lang}", question[lang]))
+            assert (outcome.intent, outcome.lang) == (intent, lang)
+            text = outcome.replies[0].text
+            for days in ("13", "3", "41"):
+                assert f"{days} {DAY_WORD[lang]}" in text, (intent, lang, days)
+            assert "30" not in text and "90" not in text and "{" not in text
+    finally:
+        bot.store.close()
+
+
+# --- asking for a fact gets it, in every language ---
+ASKED = [
+    ("nccia.helpline", {"en": "what is nccia helpline number", "roman_ur": "nccia ka number kya hai",
+                        "ur": "این سی سی آئی اے کا نمبر کیا ہے"}),
+    ("bisp.helpline", {"en": "what's BISP's helpline", "roman_ur": "bisp ka helpline number kya hai",
+                       "ur": "بی آئی ایس پی کی ہیلپ لائن کا نمبر کیا ہے"}),
+    ("pta.helpline", {"en": "what is PTA's helpline", "roman_ur": "pta ka helpline number",
+                      "ur": "پی ٹی اے کی ہیلپ لائن نمبر کیا ہے"}),
+    ("spam.block_unknown", {"en": "how to block calls from unknown numbers",
+                            "roman_ur": "unknown numbers ki calls kaise block karun",
+                            "ur": "انجان نمبروں سے کالز کیسے بلاک کریں"}),
+]
+
+
+@pytest.mark.parametrize(("key", "lang"), [(key, lang) for key, _ in ASKED for lang in LANGS])
+def test_asking_for_a_fact_gets_it(bot, content, key, lang):
+    question = dict(ASKED)[key][lang]
+    outcome = bot.handle(Incoming("terminal", f"ask-{key}-{lang}", question))
+    assert outcome.lang == lang
+    assert content.fact_value(key, lang) in outcome.replies[0].text, (question, outcome.intent)
+    if key == "spam.block_unknown":
+        assert content.fact_value("spam.block_unknown_zong", lang) in outcome.replies[0].text
+
+
+# --- what the person reads is in their language ---
+def test_a_known_incident_is_named_in_the_persons_language(tmp_path, content, store):
+    index = BreachIndex(tmp_path / "breaches.db", b"pepper")
+    index.add_breach(Breach("pk-2025-records-sale", "English name", "2025-09", ("location",)))
+    index.import_lines("pk-2025-records-sale", ["03001234567"])
+    bot = Bot(content, store, b"secret", lookup=BreachLookup(store, b"secret", index))
+    try:
+        (reply,) = bot.respond(Incoming("whatsapp", "u1", "کیا میرا نمبر لیک ہوا ہے؟ میرا نمبر",
+                                        verified_phone="+923001234567"))
+    finally:
+        index.close()
+    incident = content.catalogue["pk-2025-records-sale"]
+    assert incident.name["ur"] in reply.text and "English name" not in reply.text
+    assert "، ".join(incident.data["ur"]) in reply.text
+
+
+def test_options_in_urdu_are_listed_with_the_urdu_comma(bot):
+    (reply,) = bot.respond(Incoming("terminal", "u-comma", "السلام علیکم"))
+    assert len(reply.options) == 3 and "1، 2 یا 3" in reply.options_hint
+
+
+def test_scam_explanations_take_numbers_from_the_registry(bot, content):
+    (reply,) = bot.respond(Incoming("terminal", "u-bisp", "BISP 8171: aap ki 10,500 ki qist jari ho gayi hai, "
+                                                          "wasooli ke liye 0342-1122334 par call karein."))
+    assert "{bisp.sender}" not in reply.text and f"sirf {content.fact_value('bisp.sender')} se" in reply.text
+
+
+# --- the review page ---
+class _Page(HTMLParser):
+    """Tables as lists of rows of cell texts, and the classes of list items."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.notes: list[tuple[str, str]] = []
+        self._cell: list[str] | None = None
+        self._note: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "li":
+            self._note = dict(attrs).get("class", "")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._note is not None:
+            self.notes.append((self._note, data))
+            self._note = None
+
+
+def test_the_review_page_shows_answers_side_by_side_facts_and_warnings(copy, content):
+    edit(copy / "goodbye.yaml", "Agar chahte hain ke main ap ke", "Agar chahte hain k main ap ke")
+    page = _Page()
+    page.feed(render_review(copy))
+    heads = [t[0] for t in page.tables]
+    assert heads.count(["", "English", "Roman Urdu", "اردو"]) >= len(content.intents) + 2  # + own texts, catalogue
+    answered = [t for t in page.tables if len(t) == 3 and t[2][0] == "answer"]
+    assert len(answered) == len(content.intents)  # out_of_scope shows its (empty) answer row too
+    marketing = next(t for t in page.tables if len(t) == 3 and t[2][1].startswith("To stop telemarketing"))
+    assert all(content.fact_value("dncr.number") in cell for cell in marketing[2][1:])
+    facts = next(t for t in page.tables if t[0][:3] == ["key", "value", "about"])
+    row = next(r for r in facts if r[0] == "nccia.helpline")
+    assert row[1] == "1799" and row[3].startswith("https://www.arabnews.pk") and row[4] == "2026-11-01"
+    assert row[5] == "high"
+    assert ("warning", "warning: goodbye.yaml: answer (roman_ur): 'k' where the glossary (ke) says 'ke'") \
+        in page.notes
+
+
+def test_the_review_command_writes_one_page(tmp_path):
+    out = tmp_path / "review.html"
+    done = subprocess.run([sys.executable, "-m", "bot", "intents", "review", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and "<script" not in html and "0 problem(s), 0 warning(s)" in html
+    assert load_content(INTENTS).fact_value("law.pdpb_approved", "ur") in html
