@@ -1,7 +1,7 @@
 """The soak of issue "5 of 7": minutes of mixed traffic over both webhooks at a fixed rate on
 loopback, against `python -m bot serve` (one uvicorn worker) as a child process, counting every
 reply. Goal: at 200 messages a second for 10 minutes, none lost, none doubled, no 5xx, memory
-flat.
+flat, p99 reply latency under 20 ms and no reply over 100 ms (checkpoints included: issue 14).
 
     .venv/bin/python bench/bench_soak.py                          # 10 minutes at 200/s
     .venv/bin/python bench/bench_soak.py --minutes 0.5 --rate 100 --every 10   # a quick check
@@ -105,6 +105,17 @@ class Tally:
         self.errors.update(other.errors)
         for channel, values in other.latency.items():
             self.latency[channel].extend(values)
+
+    def slowest(self) -> float:
+        """The slowest reply over both channels, ms."""
+        return max((max(v) for v in self.latency.values() if v), default=0.0) * 1000
+
+    def over(self, seconds: float) -> int:
+        return sum(t > seconds for v in self.latency.values() for t in v)
+
+    def p99_all(self) -> float:
+        values = sorted(t for v in self.latency.values() for t in v)
+        return values[min(len(values) - 1, int(0.99 * len(values)))] * 1000 if values else float("nan")
 
     def p99(self, channel: str) -> float:
         values = sorted(self.latency[channel])
@@ -311,7 +322,8 @@ class Report:
         self.last_rss, self.peak_rss = rss, max(self.peak_rss, peak)
         if self.lines % 20 == 0:
             print(f"{'time':>6}{'sent':>8}{'resent':>7}{'answered':>9}{'dup':>5}{'lost':>6}{'5xx':>5}"
-                  f"{'4xx':>5}{'timeout':>8}{'other':>6}{'p99 wa':>8}{'p99 tg':>8}{'cpu%':>6}{'rss MB':>8}"
+                  f"{'4xx':>5}{'timeout':>8}{'other':>6}{'p99 wa':>8}{'p99 tg':>8}{'max ms':>8}{'>100ms':>7}"
+                  f"{'cpu%':>6}{'rss MB':>8}"
                   f"{'peak MB':>8}")
         self.lines += 1
         errors = tally.errors
@@ -319,7 +331,8 @@ class Report:
         timeouts = sum(n for k, n in errors.items() if k.startswith("timeout"))
         print(f"{now - self.started:>5.0f}s{tally.sent:>8}{tally.resent:>7}{tally.answered:>9}"
               f"{tally.duplicated:>5}{tally.lost:>6}{errors['5xx']:>5}{errors['4xx']:>5}{timeouts:>8}{other:>6}"
-              f"{tally.p99('whatsapp'):>8.1f}{tally.p99('telegram'):>8.1f}{busy:>6.0f}{rss / MB:>8.1f}"
+              f"{tally.p99('whatsapp'):>8.1f}{tally.p99('telegram'):>8.1f}{tally.slowest():>8.1f}"
+              f"{tally.over(0.1):>7}{busy:>6.0f}{rss / MB:>8.1f}"
               f"{peak / MB:>8.1f}", flush=True)
         self.total.add(tally)
 
@@ -385,6 +398,9 @@ def summary(report: Report, args: argparse.Namespace, service_log: Path) -> bool
         ("none lost", t.lost == 0, f"{t.lost} lost ({t.late} of them late)"),
         ("none doubled", t.duplicated == 0, f"{t.duplicated} doubled, {t.resent} deliberate re-deliveries"),
         ("no 5xx", fives == 0, f"{fives} 5xx"),
+        ("p99 < 20 ms", t.p99_all() < 20, f"p99 {t.p99_all():.1f} ms over both channels"),
+        ("none > 100 ms", t.over(0.1) == 0,
+         f"{t.over(0.1)} replies over 100 ms; the slowest {t.slowest():.1f} ms"),
         ("memory flat", flat, f"RSS {report.first_rss / MB:.1f} MB after the first interval, "
                               f"{report.last_rss / MB:.1f} MB at the end ({growth / MB:+.1f} MB), "
                               f"peak {report.peak_rss / MB:.1f} MB"),

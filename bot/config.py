@@ -13,6 +13,10 @@ from bot.content.load import DEFAULT_DIR
 from bot.state.sqlite_store import DAY, Retention
 
 DEFAULT_DB = Path("var") / "mehfooz.db"
+# Seen message ids are kept this long: a captured Twilio request stays validly signed until the
+# auth token changes, so a replay is refused as long as the id is kept (SECURITY.md: rotate the
+# token at least this often).
+SEEN_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class Settings:
             admin_token=env.get("ADMIN_TOKEN", ""),
             retention=Retention(
                 state=DAY * int(env.get("BOT_KEEP_STATE_DAYS") or 30),
-                seen=DAY * int(env.get("BOT_KEEP_SEEN_DAYS") or 2),
+                seen=DAY * int(env.get("BOT_KEEP_SEEN_DAYS") or SEEN_DAYS),
                 misses=DAY * int(env.get("BOT_KEEP_MISSES_DAYS") or 90),
             ),
             state_url=env.get("BOT_STATE_URL", ""),

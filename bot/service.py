@@ -27,42 +27,24 @@ from telegram import Update
 from bot.channels.alert_sender import sending_every
 from bot.channels.media import MediaReader
 from bot.channels.telegram import TelegramChannel
+from bot.channels.twilio_api import TwilioApi
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
 from bot.dialogue.core import Outcome
 from bot.ops import logs
 from bot.ops.admin import admin_routes
+from bot.ops.bodies import BodyReader, ClientGone, Refused
 from bot.ops.logs import log_request
 from bot.ops.metrics import Metrics
 from bot.ops.reload import ContentReloader
+from bot.ops.work_queue import WorkQueue
 from bot.runtime import build_bot
 from bot.state.sqlite_store import Retention, Store, StoreBusy
 
-MAX_BODY = 64 * 1024
 PURGE_EVERY = 3600.0  # seconds between two deletions of expired rows
+HEALTH_WAIT = 1.0  # seconds /healthz waits for the database before answering 503
 ALERTS_EVERY = 60.0  # seconds between two runs of the breach-alert sender
 log = logging.getLogger("mehfooz.service")
-
-
-class Refused(Exception):
-    """A request refused with a status code; `reason` is counted in the metrics."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-
-
-async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The body, refused with 413 past `limit`, without reading more than that."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise Refused(413, "too_large")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise Refused(413, "too_large")
-    return body
 
 
 def logged_app() -> Starlette:
@@ -78,13 +60,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     metrics = Metrics()
     reloader = ContentReloader(core, settings.content_dir)
     media = MediaReader.from_settings(settings)  # one OCR pool for both channels
+    work = WorkQueue(core.store)  # the core off the loop when it would wait, one person at a time
+    bodies = BodyReader()
     telegram = (
         TelegramChannel(core, settings.telegram_token, settings.telegram_api_url, metrics,
-                        inline=settings.telegram_inline, media=media)
+                        inline=settings.telegram_inline, work=work, media=media)
         if settings.telegram_token and settings.telegram_secret else None
     )
+    twilio_api = TwilioApi(settings.twilio_account_sid, settings.twilio_auth_token,
+                           settings.twilio_whatsapp_from, settings.twilio_api_url)
     whatsapp = (
-        WhatsAppChannel(core, settings.twilio_auth_token, settings.public_url, media)
+        WhatsAppChannel(core, settings.twilio_auth_token, settings.public_url,
+                        settings.twilio_account_sid, twilio_api, work, media)
         if settings.twilio_auth_token and settings.public_url else None
     )
 
@@ -94,9 +81,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         started = time.perf_counter()
         try:
             response = await handler(request)
+        except ClientGone:  # nobody reads the answer: not an error
+            log.debug("%s client went away", channel)
+            metrics.rejected.labels(channel, "client_gone").inc()
+            response = PlainTextResponse("client_gone", status_code=400)
+            request.state.reason = "client_gone"
         except Refused as refused:
             metrics.rejected.labels(channel, refused.reason).inc()
-            response = PlainTextResponse(refused.reason, status_code=refused.status)
+            # A body too slow to wait for: close the connection, which the client still holds.
+            closing = {"connection": "close"} if refused.status == 408 else None
+            response = PlainTextResponse(refused.reason, status_code=refused.status, headers=closing)
             request.state.reason = refused.reason
         except StoreBusy:  # another connection held the write lock: nothing done; deliver again
             metrics.rejected.labels(channel, "db_locked").inc()
@@ -119,9 +113,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
         if not hmac.compare_digest(given.encode(), settings.telegram_secret.encode()):
             raise Refused(403, "bad_secret")
-        update = _parse_update(await read_body(request), telegram)
-        await telegram.app.process_update(update)
-        handled = telegram.handled.pop(update.update_id, None)
+        update = _parse_update(await bodies.read(request), telegram)
+        handled = await telegram.process(update)
         if handled is None:
             return Response(status_code=200)
         if handled.busy:  # the library swallowed the error: answer 503 all the same
@@ -134,16 +127,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse(handled.inline, background=BackgroundTask(forget_after, handled.outcome))
 
     async def forget_after(outcome: Outcome) -> None:
-        # Async, so that it runs on the loop right after the body is written, before any
-        # other request (a sync task would go to a thread and could race a re-delivery).
-        core.delivered(outcome)
+        # After the body is written. A duplicate meanwhile finds replies held for less than
+        # REPLAY_AFTER: a delivery under way, which it does not repeat.
+        await work.core(core.delivered, outcome)
 
     async def whatsapp_message(request: Request) -> Response:
         if whatsapp is None:
             return PlainTextResponse("whatsapp is not configured", status_code=404)
-        body = await read_body(request)
+        body = await bodies.read(request)
         form = _parse_form(body)
-        if not whatsapp.signed(request.url.path, form, request.headers.get("x-twilio-signature", "")):
+        signature = request.headers.get("x-twilio-signature", "")
+        if not whatsapp.signed(request.url.path, request.url.query, form, signature):
             raise Refused(403, "bad_signature")
         try:
             outcome, twiml = await whatsapp.handle(form)
@@ -155,9 +149,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return Response(twiml, media_type="application/xml", background=BackgroundTask(forget_after, outcome))
 
     async def healthz(request: Request) -> Response:
-        try:
-            core.store.ping()
-        except Exception:  # any database failure means not healthy
+        try:  # in a thread: a database that waits on a lock must not stall the event loop
+            await asyncio.wait_for(asyncio.to_thread(core.store.ping), HEALTH_WAIT)
+        except Exception:  # any database failure or wait means not healthy
             return PlainTextResponse("database unavailable", status_code=503)
         return PlainTextResponse("ok")
 
@@ -173,6 +167,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if telegram:
             await telegram.app.initialize()
             await telegram.app.start()
+        if isinstance(core.store, Store):  # checkpoints off the request path (SECURITY.md)
+            core.store.checkpoint_in_background()
         purging = asyncio.create_task(purge_every(core.store, settings.retention, PURGE_EVERY))
         stop_watching = asyncio.Event()
         watching = asyncio.create_task(reloader.watch(stop_watching)) if settings.watch_content else None
@@ -186,10 +182,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stop_watching.set()
             if watching:
                 await watching
+            await work.drain()  # follow-ups under way go out first
             if telegram:
                 await telegram.app.stop()
                 await telegram.app.shutdown()
             media.close()
+            work.close()
             core.store.close()
 
     routes = [
@@ -219,7 +217,7 @@ async def purge_every(store: Store, retention: Retention, seconds: float) -> Non
     """Delete expired rows now and then every `seconds`, for as long as the service runs."""
     while True:
         try:
-            removed = store.purge(retention)
+            removed = await asyncio.to_thread(store.purge, retention)
             log.info("purged expired rows: %s", removed)
         except Exception:  # a locked or failing database must not stop the service
             log.exception("purge failed; will try again")

@@ -111,12 +111,24 @@ def test_login_form_sets_a_strict_http_only_cookie(admin_url):
         assert client.get("/admin").status_code == 303
 
 
-def test_guessing_the_token_is_throttled(admin_url):
-    statuses = [httpx.post(f"{admin_url}/admin/login", data={"token": f"guess{n}"}).status_code
-                for n in range(12)]
-    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
-    # even the right token waits: the form is closed for the minute; the bearer still works
-    assert httpx.post(f"{admin_url}/admin/login", data={"token": TOKEN}).status_code == 429
+def _from(address: str) -> httpx.Client:
+    """A client whose requests come from another loopback address (a different person)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address))
+
+
+def test_guessing_the_token_is_throttled_per_address_without_locking_the_admin_out(admin_url):
+    with _from("127.0.0.2") as guesser:
+        statuses = [guesser.post(f"{admin_url}/admin/login", data={"token": f"guess{n}"}).status_code
+                    for n in range(12)]
+        assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
+        # the guesser waits, even with the right token
+        assert guesser.post(f"{admin_url}/admin/login", data={"token": TOKEN}).status_code == 429
+    with _from("127.0.0.3") as guesser:  # bearer guesses count too
+        bearer = [guesser.get(f"{admin_url}/admin/data.json", headers={"Authorization": f"Bearer g{n}"})
+                  for n in range(11)]
+        assert [r.status_code for r in bearer] == [401] * 10 + [429]
+    # the admin, from elsewhere, is not locked out
+    assert httpx.post(f"{admin_url}/admin/login", data={"token": TOKEN}).status_code == 303
     assert httpx.get(f"{admin_url}/admin", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
 
 

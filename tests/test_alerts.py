@@ -424,9 +424,9 @@ def test_admin_page_shows_the_counts(tmp_path, alerts):
     queue_for(alerts, [OWN])
     with FakeTelegram(TOKEN) as fake:
         settings = replace(make_settings(tmp_path, fake, 0), breach_pepper=PEPPER, alerts_key=KEY,
-                           alerts_db=tmp_path / "alerts.db", admin_token="admin-token")
+                           alerts_db=tmp_path / "alerts.db", admin_token="admin-token-long-enough-for-the-minimum-0123")
         with serve_asgi(create_app(settings), free_port()) as url:
-            headers = {"Authorization": "Bearer admin-token"}
+            headers = {"Authorization": "Bearer admin-token-long-enough-for-the-minimum-0123"}
             data = httpx.get(f"{url}/admin/data.json", headers=headers, timeout=20).json()
             page = httpx.get(f"{url}/admin", headers=headers, timeout=20).text
     assert data["alerts"]["subscribers"] == 1 and data["alerts"]["queued"] + data["alerts"]["sent"] == 1

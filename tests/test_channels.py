@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 from bot.config import Settings
 from bot.service import create_app
 from bot.testing.fake_telegram import FakeTelegram, button_update, contact_update, text_update
+from bot.testing.fake_twilio import ACCOUNT_SID, message_sid
 from bot.testing.http import free_port, serve_asgi
 
 TOKEN = "123:test-token"
@@ -31,7 +32,7 @@ def make_settings(tmp_path, telegram_api, port, **changes) -> Settings:
     base = Settings(
         db_path=tmp_path / "bot.db", secret=b"s", content_dir=Settings.from_env({"BOT_SECRET": "x"}).content_dir,
         telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url=telegram_api.url,
-        twilio_auth_token=AUTH, twilio_account_sid="AC123", public_url="https://bot.example.org",
+        twilio_auth_token=AUTH, twilio_account_sid=ACCOUNT_SID, public_url="https://bot.example.org",
     )
     return replace(base, **changes)
 
@@ -50,8 +51,8 @@ def post_update(client, update, secret=SECRET):
 
 
 def whatsapp(client, body, sid="SM1", sender="whatsapp:+923001234567", sign=True, extra=None):
-    form = {"MessageSid": sid, "From": sender, "To": "whatsapp:+14155238886", "Body": body,
-            "NumMedia": "0", **(extra or {})}
+    form = {"MessageSid": message_sid(sid), "AccountSid": ACCOUNT_SID, "From": sender,
+            "To": "whatsapp:+14155238886", "Body": body, "NumMedia": "0", **(extra or {})}
     headers = {"content-type": "application/x-www-form-urlencoded"}
     if sign:
         headers["X-Twilio-Signature"] = RequestValidator(AUTH).compute_signature(

@@ -42,6 +42,7 @@ from twilio.request_validator import RequestValidator
 from bot.config import user_key
 from bot.testing.counting_telegram import CountingTelegram
 from bot.testing.fake_telegram import text_update
+from bot.testing.fake_twilio import message_sid
 from bot.testing.process import ServiceProcess, service_env
 
 TOKEN = "123:crash-token"
@@ -79,7 +80,7 @@ class Message:
 
 def whatsapp_message(n: int, text: str) -> Message:
     number = 923_000_000_000 + n
-    form = {"MessageSid": f"SMcrash{n:08d}", "From": f"whatsapp:+{number}", "To": "whatsapp:+14155238886",
+    form = {"MessageSid": message_sid(f"crash{n}"), "AccountSid": "AC" + "0" * 32, "From": f"whatsapp:+{number}", "To": "whatsapp:+14155238886",
             "Body": text, "NumMedia": "0"}
     signature = RequestValidator(AUTH).compute_signature(f"{PUBLIC_URL}/whatsapp", form)
     headers = {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature}

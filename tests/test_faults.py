@@ -30,6 +30,7 @@ from bot.service import create_app
 from bot.state.sqlite_store import StoreBusy, UserState
 from bot.testing.fake_hibp import KEY, FakeHibp
 from bot.testing.fake_telegram import FakeTelegram, text_update
+from bot.testing.fake_twilio import ACCOUNT_SID, message_sid
 from bot.testing.http import serve_asgi
 
 EMAIL = "ali.khan@example.com"
@@ -217,7 +218,7 @@ def make_settings(tmp_path: Path, telegram: FakeTelegram, **changes: object) -> 
     values: dict = dict(
         db_path=tmp_path / "bot.db", secret=b"s", content_dir=DEFAULT_DIR,
         telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url=telegram.url,
-        twilio_auth_token=AUTH, twilio_account_sid="AC123", public_url=PUBLIC,
+        twilio_auth_token=AUTH, twilio_account_sid=ACCOUNT_SID, public_url=PUBLIC,
         breach_db=tmp_path / "no-breaches.db",
     )
     return Settings(**{**values, **changes})
@@ -245,8 +246,8 @@ def post_update(client: httpx.Client, update: dict) -> httpx.Response:
 
 
 def whatsapp(client: httpx.Client, body: str, sid: str) -> httpx.Response:
-    form = {"MessageSid": sid, "From": "whatsapp:+923001234567", "To": "whatsapp:+14155238886",
-            "Body": body, "NumMedia": "0"}
+    form = {"MessageSid": message_sid(sid), "AccountSid": ACCOUNT_SID, "From": "whatsapp:+923001234567",
+            "To": "whatsapp:+14155238886", "Body": body, "NumMedia": "0"}
     signature = RequestValidator(AUTH).compute_signature(f"{PUBLIC}/whatsapp", form)
     return client.post("/whatsapp", content=urlencode(form), headers={
         "content-type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})

@@ -20,6 +20,7 @@ from bot.breaches.index import BreachIndex
 from bot.dialogue.messages import Incoming
 from bot.testing import hostile
 from bot.testing.fake_telegram import text_update
+from bot.testing.fake_twilio import message_sid
 from bot.testing.hostile import PROPERTIES, BreachRig, CoreRig, ServiceRig, run_property
 from bot.understanding.redact import find_sensitive, redact
 
@@ -154,9 +155,10 @@ def _status(rig: ServiceRig, path: str, body: bytes, headers: dict[str, str]) ->
 
 
 def test_whatsapp_non_decimal_digit(service_rig):
-    form = {"MessageSid": "SMdigit1", "From": "whatsapp:+923009999999", "Body": "hi"}
+    form = {"MessageSid": message_sid(1), "AccountSid": hostile.ACCOUNT_SID, "From": "whatsapp:+923009999999",
+            "Body": "hi"}
     assert hostile.signed_post(service_rig, form).status_code == 200
-    form = {**form, "MessageSid": "SMdigit2", "Body": "²"}
+    form = {**form, "MessageSid": message_sid(2), "Body": "²"}
     signature = RequestValidator(hostile.AUTH).compute_signature(f"{hostile.PUBLIC_URL}/whatsapp", form)
     headers = {"content-type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
     assert _status(service_rig, "/whatsapp", urlencode(form).encode(), headers) == 200

@@ -12,6 +12,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.testing.fake_telegram import FakeTelegram
+from bot.testing.fake_twilio import message_sid
 from bot.testing.process import ServiceProcess, service_env
 
 TOKEN, SECRET, AUTH, PUBLIC = "123:test-token", "hook-secret", "twilio-token", "https://bot.example.org"
@@ -30,7 +31,8 @@ def test_service_memory_after_start_and_400_messages(tmp_path: Path) -> None:
                           twilio_token=AUTH, public_url=PUBLIC, BOT_RATE_PER_MINUTE="1000000")
         with ServiceProcess(env, tmp_path / "service.log") as service, httpx.Client(base_url=service.url) as http:
             for n in range(400):
-                form = {"MessageSid": f"SMmem{n:08d}", "From": f"whatsapp:+92300{n % 40:07d}",
+                form = {"MessageSid": message_sid(f"mem{n}"), "AccountSid": "AC" + "0" * 32,
+                        "From": f"whatsapp:+92300{n % 40:07d}",
                         "To": "whatsapp:+14155238886", "Body": f"{TEXTS[n % len(TEXTS)]} {n}", "NumMedia": "0"}
                 signature = RequestValidator(AUTH).compute_signature(f"{PUBLIC}/whatsapp", form)
                 response = http.post("/whatsapp", content=urlencode(form), headers={

@@ -62,7 +62,7 @@ def content_dir(tmp_path: Path) -> Path:
     return folder
 
 
-ADMIN = "admin-token"
+ADMIN = "admin-token-for-the-reload-tests-0123456789"
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from bot.testing.fake_twilio import message_sid
 from bot.testing.process import ServiceProcess
 from bot.testing.redis_server import RedisMissing, run_redis
 
@@ -38,7 +39,7 @@ def redis_url() -> Iterator[str]:
 def worker(tmp: Path, name: str, redis_url: str) -> ServiceProcess:
     env = {**os.environ, "BOT_STATE_URL": redis_url, "BOT_SECRET": "shared-secret",
            "BOT_DB": str(tmp / name / "bot.db"), "BREACH_PEPPER": "pepper",
-           "TWILIO_AUTH_TOKEN": AUTH, "TWILIO_ACCOUNT_SID": "AC123", "PUBLIC_URL": PUBLIC_URL,
+           "TWILIO_AUTH_TOKEN": AUTH, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "PUBLIC_URL": PUBLIC_URL,
            "BOT_RATE_PER_MINUTE": str(PER_MINUTE)}
     return ServiceProcess(env, tmp / f"{name}.log")
 
@@ -56,8 +57,8 @@ def workers(redis_url, tmp_path_factory) -> Iterator[list[httpx.Client]]:
 
 def post(client: httpx.Client, body: str, sid: str, sender: str) -> list[str]:
     """A WhatsApp message as Twilio posts it, signed over the public URL; the replies."""
-    form = {"MessageSid": sid, "From": f"whatsapp:{sender}", "To": "whatsapp:+14155238886",
-            "Body": body, "NumMedia": "0"}
+    form = {"MessageSid": message_sid(sid), "AccountSid": "AC" + "0" * 32, "From": f"whatsapp:{sender}",
+            "To": "whatsapp:+14155238886", "Body": body, "NumMedia": "0"}
     signature = RequestValidator(AUTH).compute_signature(f"{PUBLIC_URL}/whatsapp", form)
     response = client.post("/whatsapp", content=urlencode(form), headers={
         "content-type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})

@@ -101,19 +101,24 @@ def test_user_state_round_trip_and_overwrite(state: StateStore):
     assert state.get_user("k2") is None
 
 
-def test_delete_user_removes_state_rate_and_lookups_of_that_person_only(state: StateStore):
+def test_delete_user_removes_state_misses_and_scam_checks_of_that_person_only(state: StateStore):
     day = int(time.time() // DAY)
     for key in ("gone", "kept"):
         state.save_user(key, UserState(lang="en"))
-        state.hit(key, 100)
-        state.add_lookup(key, day, "t-" + key, "email")
-    state.delete_user("gone")
+        state.hit("limits-" + key, 100)
+        state.add_lookup("limits-" + key, day, "t-" + key, "email")
+        state.add_miss(f"miss of {key}", "en", who="tag-" + key)
+        state.checked_message("print", "tag-" + key)
+    state.delete_user("gone", "tag-gone")
     assert state.get_user("gone") is None
-    assert state.hit("gone", 100) == 1  # the counter started again
-    assert state.lookups("gone", day) == (0, set())
+    assert [text for _, _, text in state.recent_misses(0)] == ["miss of kept"]
+    assert state.checked_message("print", "tag-other") == 1  # only "kept" checked it before
+    # The limits live under their own key: deletion does not reset them.
+    assert state.hit("limits-gone", 100) == 2
+    assert state.lookups("limits-gone", day) == (1, {"t-gone"})
     assert state.get_user("kept") == UserState(lang="en")
-    assert state.hit("kept", 100) == 2
-    assert state.lookups("kept", day) == (1, {"t-kept"})
+    assert state.hit("limits-kept", 100) == 2
+    assert state.lookups("limits-kept", day) == (1, {"t-kept"})
 
 
 # --- guards ----------------------------------------------------------------------------
@@ -246,7 +251,7 @@ def test_retention_rows_and_keys_expire(state: StateStore):
     now = time.time()
     state.save_user("old", UserState(lang="ur"), now=now - 31 * DAY)
     state.save_user("new", UserState(lang="en"), now=now - 29 * DAY)
-    state.first_delivery("seen-old", now=now - 3 * DAY)
+    state.first_delivery("seen-old", now=now - 31 * DAY)
     state.first_delivery("seen-new", now=now - DAY)
     state.add_miss("old miss", "en", now=now - 91 * DAY)
     state.add_miss("new miss", "en", now=now - 89 * DAY)

@@ -8,12 +8,13 @@
 breaker: after a few in a row HIBP is not called for a while and calls raise `LookupPaused`
 at once. The email goes into the request and nowhere else.
 
-Why the time limits are small: a lookup runs inside the message's SQLite transaction, on the
-service's event loop, so while HIBP is waited for no other message is answered and the write
-lock is held. One call therefore stays within about BUDGET seconds: a first attempt (connect
-at most CONNECT_TIMEOUT, then each read at most TIMEOUT), and a retry only after a 429 whose
-retry-after is at most MAX_WAIT and only if that wait plus a whole retry fits in BUDGET. The
-breaker then caps how many messages in a row can pay that price."""
+Why the time limits are small: a lookup runs in a worker thread after the message's
+transaction (the person got "checking…"), so it holds up nobody else, but the person waits.
+One call stays within about BUDGET seconds: a first attempt (connect at most CONNECT_TIMEOUT,
+then each read at most TIMEOUT), and a retry only after a 429 whose retry-after is at most
+MAX_WAIT and only if that wait plus a whole retry fits in BUDGET. An answer slower than SLOW
+counts as a failure for the breaker too (it is still used): a HIBP that answers slowly is
+paused like one that does not answer."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ TIMEOUT = 3.0  # seconds for each read (and write) of a request
 CONNECT_TIMEOUT = 1.5  # seconds to connect; HIBP sits behind a CDN, so a slow connect means trouble
 MAX_WAIT = 2.0  # the longest 429 retry-after we wait out before telling the person to try later
 BUDGET = 6.0  # seconds one call may take, the retry after a 429 included
+SLOW = 2.0  # seconds: an answer slower than this counts as a failure for the breaker
 BREAKER_FAILURES = 3  # failed calls in a row that pause calls to HIBP...
 BREAKER_COOLDOWN = 60.0  # ...for this many seconds, before one trial call
 
@@ -80,6 +82,7 @@ class HibpClient:
         """One call, through the breaker: 404 and success are answers; the rest raise."""
         if not self.breaker.allow():
             raise LookupPaused("calls to HIBP are paused")
+        started = time.monotonic()
         try:
             response = self._attempts(path, params, headers)
         except LookupUnavailable:
@@ -89,7 +92,10 @@ class HibpClient:
         if status == 429 or status >= 500:
             self.breaker.failure()
             raise LookupUnavailable("rate limited" if status == 429 else f"HTTP {status}")
-        self.breaker.success()  # HIBP answered, even if it refused (e.g. 401: a bad key is no outage)
+        if time.monotonic() - started > SLOW:
+            self.breaker.failure()  # answered, but slowly: enough of these pause HIBP
+        else:
+            self.breaker.success()  # HIBP answered, even if it refused (e.g. 401: a bad key is no outage)
         if status == 404 or response.is_success:
             return response
         raise LookupUnavailable(f"HTTP {status}")

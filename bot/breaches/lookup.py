@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bot.breaches.breaker import OPEN
 from bot.breaches.hibp import HibpClient, LookupPaused, LookupUnavailable
 from bot.breaches.index import BreachIndex, normalise_identifier
 from bot.config import keyed
@@ -50,7 +51,8 @@ class BreachLookup:
     # --- abuse limits ---
     def refused(self, user: str, kind: str, identifier: str, now: float | None = None) -> str | None:
         """Why this lookup may not run now ('per_day' or 'emails'), or None; a permitted
-        lookup is counted."""
+        lookup is counted. `user`: the person's limit key (`Bot.limit_key`), which "delete my
+        data" does not remove."""
         day = int((now or time.time()) // DAY)
         target = keyed(self.secret, user, identifier)
         done, emails = self.store.lookups(user, day)
@@ -60,6 +62,10 @@ class BreachLookup:
             return "emails"
         self.store.add_lookup(user, day, target, kind)
         return None
+
+    def asks_hibp(self) -> bool:
+        """Would an email lookup call HIBP now (a key, and the breaker not open)?"""
+        return self.hibp is not None and self.hibp.has_key and self.hibp.breaker.state != OPEN
 
     # --- lookups ---
     def phone(self, raw: str) -> Result:

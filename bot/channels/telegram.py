@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -28,6 +29,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.channels.followups import settle
 from bot.channels.media import MediaReader
 from bot.channels.render import split, with_feedback
 from bot.channels.telegram_http import AiohttpRequest
@@ -35,6 +37,7 @@ from bot.dialogue.core import Bot, Outcome
 from bot.dialogue.messages import Incoming, Reply
 from bot.ops import logs
 from bot.ops.metrics import Metrics
+from bot.ops.work_queue import WorkQueue
 from bot.state.sqlite_store import StoreBusy
 
 # Replies go out through `do_api_request`, which returns the raw answer instead of a parsed
@@ -58,6 +61,9 @@ COMMANDS = {
     "alerts": "breach_alerts",
 }
 log = logging.getLogger(__name__)
+# The webhook request being processed: its handler writes what became of the update here. Per
+# request, not per update_id, so that a duplicate of the update cannot overwrite it.
+_HANDLED: ContextVar[list[Handled]] = ContextVar("handled")
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,8 @@ class Handled:
 
 class TelegramChannel:
     def __init__(self, core: Bot, token: str, api_url: str, metrics: Metrics | None = None,
-                 polling: bool = False, inline: bool = False, media: MediaReader | None = None):
+                 polling: bool = False, inline: bool = False, work: WorkQueue | None = None,
+                 media: MediaReader | None = None):
         builder = (ApplicationBuilder().token(token).base_url(f"{api_url}/bot")
                    .base_file_url(f"{api_url}/file/bot")
                    .request(AiohttpRequest(POOL_SIZE)).get_updates_request(AiohttpRequest(1)))
@@ -83,11 +90,9 @@ class TelegramChannel:
         self.core = core
         self.metrics = metrics
         self.polling = polling
+        self.work = work or WorkQueue()
         self.media = media or MediaReader()  # pictures: fetched with getFile, read off the loop
         self.file_prefix = f"{api_url}/file/bot{token}/"
-        # Webhook mode: what became of each update being processed, for the route to take
-        # (whether its replies went out decides between 200 and a 503 that asks for it again).
-        self.handled: dict[int, Handled] = {}
         # Webhook mode with `inline`: a one-message reply goes back in the webhook's response
         # (the Bot API runs a method given there), which saves a request to the Bot API.
         self.inline = inline and not polling
@@ -96,6 +101,17 @@ class TelegramChannel:
         self.app.add_handler(CallbackQueryHandler(self.on_button))
         self.app.add_handler(MessageHandler(filters.CONTACT, self.on_contact))
         self.app.add_handler(MessageHandler(~filters.COMMAND, self.on_message))
+
+    async def process(self, update: Update) -> Handled | None:
+        """Webhook mode: handle one update; what became of it (None: nothing to answer), for
+        the route to choose between 200 and a 503 that asks Telegram for it again."""
+        record: list[Handled] = []
+        token = _HANDLED.set(record)
+        try:
+            await self.app.process_update(update)
+        finally:
+            _HANDLED.reset(token)
+        return record[-1] if record else None
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -139,37 +155,52 @@ class TelegramChannel:
                   **verified: str | None) -> Incoming:
         assert update.effective_user is not None
         verified = {key: _text(value) or None for key, value in verified.items()}
+        chat = update.effective_chat
+        group = chat is not None and chat.type != chat.PRIVATE
         return Incoming(CHANNEL, _text(str(update.effective_user.id)), _text(text),
                         choice=_text(choice) or None, message_id=str(update.update_id),
-                        can_share_contact=True, has_buttons=True,
-                        app_lang=app_language(update.effective_user.language_code), **verified)
+                        can_share_contact=not group, has_buttons=True,
+                        app_lang=app_language(update.effective_user.language_code),
+                        group_link=self._private_link() if group else None, **verified)
+
+    def _private_link(self) -> str:
+        """A link that opens a private chat with the bot (its username comes from getMe)."""
+        try:
+            return f"https://t.me/{self.app.bot.username}"
+        except RuntimeError:  # not initialised (no getMe yet): the text still says where to go
+            return "https://t.me/"
 
     async def _answer(self, update: Update, incoming: Incoming) -> None:
-        record = partial(self._record, update.update_id)
-        try:
-            outcome: Outcome = self.core.handle(incoming)
-        except StoreBusy:
-            record(Handled(busy=True))
-            raise
+        """The core in a thread, the person's messages one at a time: the event loop never
+        waits on the database or HIBP, and a duplicate waits until the first is delivered."""
+        who = f"{CHANNEL}:{incoming.user_id}"
+        async with self.work.person(who):
+            try:
+                outcome: Outcome = await self.work.core(self.core.handle, incoming)
+            except StoreBusy:
+                _record(Handled(busy=True))
+                raise
+            chat = update.effective_chat
+            send_later = partial(self._send_replies, chat.id) if chat is not None else None
+            outcome = replace(outcome, replies=await settle(self.work, who, outcome, send_later))
+            await self._deliver(update, outcome)
+
+    async def _deliver(self, update: Update, outcome: Outcome) -> None:
         if self.metrics:
             self.metrics.handled(CHANNEL, outcome.status, outcome.intent)
         payload = self._inline(update, outcome) if self.inline else None
         if payload is not None:  # delivered with the response: the route confirms it then
-            record(Handled(outcome, sent=True, inline=payload))
+            _record(Handled(outcome, sent=True, inline=payload))
             return
-        record(Handled(outcome))
+        _record(Handled(outcome))
         if update.effective_chat is not None:
             try:
                 await self._send(update, outcome)
             except Exception:
-                self.core.undelivered(outcome)
+                await self.work.core(self.core.undelivered, outcome)
                 raise
-        self.core.delivered(outcome)
-        record(Handled(outcome, sent=True))
-
-    def _record(self, update_id: int, handled: Handled) -> None:
-        if not self.polling:  # polling has no response to shape
-            self.handled[update_id] = handled
+        await self.work.core(self.core.delivered, outcome)
+        _record(Handled(outcome, sent=True))
 
     def _inline(self, update: Update, outcome: Outcome) -> dict[str, Any] | None:
         """The sendMessage call for the webhook's response, when the whole answer is one
@@ -186,17 +217,26 @@ class TelegramChannel:
 
     async def _send(self, update: Update, outcome: Outcome) -> None:
         assert update.effective_chat is not None
-        chat = update.effective_chat
-        for reply in outcome.replies:
-            if reply.meta.get("sensitive") and update.effective_message:
-                await _try(update.effective_message.delete())
+        if update.effective_message and any(r.meta.get("sensitive") for r in outcome.replies):
+            await _try(update.effective_message.delete())
+        await self._send_replies(update.effective_chat.id, outcome.replies)
+
+    async def _send_replies(self, chat_id: int, replies: list[Reply]) -> None:
+        for reply in replies:
             parts = split(with_feedback(reply), MAX_MESSAGE)
             for number, part in enumerate(parts, 1):
                 markup = keyboard(reply) if number == len(parts) else None
                 # The raw call: the library would parse the answer into a Message, which costs
                 # more than sending it, and nothing here reads it.
                 await self.app.bot.do_api_request("sendMessage", api_kwargs={
-                    "chat_id": chat.id, "text": part, "reply_markup": markup})
+                    "chat_id": chat_id, "text": part, "reply_markup": markup})
+
+
+def _record(handled: Handled) -> None:
+    """Tell the webhook request what became of its update (long polling has no request)."""
+    record = _HANDLED.get(None)
+    if record is not None:
+        record.append(handled)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:

@@ -76,15 +76,21 @@ def _lookup(turn: Turn, kind: str, target: str) -> list[Reply]:
     bot, content = turn.bot, turn.bot.content
     turn.intent = INTENT
     lookup = bot.lookup
-    refused = lookup.refused(turn.key, kind, target)
+    refused = lookup.refused(turn.limit_key, kind, target)
     if refused:
         hours = str(max(1, round((DAY - time.time() % DAY) / 3600)))
         limit = lookup.limits.per_day if refused == "per_day" else lookup.limits.emails_per_day
         key = "breach_limit" if refused == "per_day" else "breach_limit_emails"
         return [bot.reply(turn, content.text(key, turn.lang, limit=str(limit), hours=hours))]
-    result = lookup.email(target) if kind == "email" else lookup.phone(target)
     shown = _masked_email(target) if kind == "email" else content.text("breach_your_number", turn.lang)
     options = bot.intent_options(turn, ["after_leak", "leak_news"])
+    if kind == "email" and lookup.asks_hibp():
+        # HIBP may take seconds: not in the transaction, not on the event loop. The channel
+        # runs this afterwards and sends the result, or "checking…" first if it is slow.
+        turn.state.options = [o.value for o in options]
+        turn.later = lambda: [bot.reply(turn, _report(turn, lookup.email(target), shown), options)]
+        return [bot.reply(turn, content.text("breach_checking", turn.lang, target=shown), keep=True)]
+    result = lookup.email(target) if kind == "email" else lookup.phone(target)
     return [bot.reply(turn, _report(turn, result, shown), options)]
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
 from bot.breaches.alerts import AlertStore
 from bot.breaches.lookup import BreachLookup
-from bot.config import user_key
+from bot.config import keyed, user_key
 from bot.content.load import Content
 from bot.dialogue import (
     feedback_flow,
@@ -30,6 +31,9 @@ MAX_TEXT = 4096  # longer messages are cut before matching; no channel sends mor
 # at the same time, maybe to another worker): only older ones were left behind by a crash.
 REPLAY_AFTER = 1.0
 LONG_AGO = 1.0  # a hold time (the epoch's first second) any re-delivery may replay at once
+# What only the person may see: in a group chat these get a link to a private chat instead.
+PERSONAL_ACTIONS = {"breach_lookup", "privacy"}
+PERSONAL_CHOICES = ("breach:", "contact:", "delete:")
 NAMED_OPTION_SCORE = 85  # how alike (rapidfuzz ratio) a typed text and an offered title must be
 NAMED_OPTION_WORDS = 8  # longer texts are questions, not an option's name
 
@@ -47,13 +51,16 @@ class Outcome:
     'redelivered' (handled before, but its replies never confirmed delivered: here they are
     again), 'rate_limited' (told once) or 'silenced' (over the limit, no reply).
 
-    `delivery`: the key to confirm with `Bot.delivered` once the replies went out."""
+    `delivery`: the key to confirm with `Bot.delivered` once the replies went out.
+    `later`: slow work (an HIBP lookup) to run off the event loop after the transaction; its
+    replies take the place of `replies` (a "checking…") if ready soon, else follow them."""
 
     replies: list[Reply]
     status: str
     intent: str | None = None
     lang: str = "en"
     delivery: str | None = None
+    later: Callable[[], list[Reply]] | None = None
 
 
 @dataclass
@@ -70,6 +77,9 @@ class Turn:
     forget: bool = False  # the person asked to be deleted: do not save state
     intent: str | None = None  # what the message was taken for, for counts and logs
     extra: dict[str, str] = field(default_factory=dict)
+    limit_key: str = ""  # where the rate limit and lookup allowance are counted (see Bot.limit_key)
+    tag: str = ""  # marks the person's misses and scam checks, so that deletion finds them
+    later: Callable[[], list[Reply]] | None = None  # slow work for after the transaction
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,15 @@ class Bot:
         self.content, self.matcher, self.scam_rules = loaded.content, loaded.matcher, loaded.scam_rules
 
     def respond(self, msg: Incoming) -> list[Reply]:
-        return self.handle(msg).replies
+        """The replies, slow work included (the terminal and tests: nothing else to wait for)."""
+        outcome = self.handle(msg)
+        return outcome.later() if outcome.later else outcome.replies
+
+    def limit_key(self, msg: Incoming) -> str:
+        """The keyed hash the rate limit and lookup allowance are counted under: not the
+        person's key, so "delete my data" (which removes what is under that) cannot reset
+        them. One place, so that a channel can be exempted here."""
+        return keyed(self.secret, "limits", msg.channel, msg.user_id)
 
     def handle(self, msg: Incoming) -> Outcome:
         """Guards, then the answer. Everything the message changes commits at once, with its
@@ -121,9 +139,10 @@ class Bot:
             state = self.store.get_user(key) or UserState()
             text = msg.text[:MAX_TEXT]
             normalised = self.matcher.normaliser.normalise(text)
-            turn = Turn(self, msg, key, state, self._language(msg, state, text, normalised), text, normalised)
+            turn = Turn(self, msg, key, state, self._language(msg, state, text, normalised), text, normalised,
+                        limit_key=self.limit_key(msg), tag=keyed(self.secret, "records", key, size=16))
             limit = self.limits.per_minute
-            sent = self.store.hit(key, int(time.time() // 60)) if limit is not None else 0
+            sent = self.store.hit(turn.limit_key, int(time.time() // 60)) if limit is not None else 0
             if limit is not None and sent > limit:
                 if sent > limit + 1:
                     return Outcome([], "silenced", lang=turn.lang)
@@ -140,7 +159,7 @@ class Bot:
         if turn.forget:
             self.store.wipe()
         return Outcome(replies, "answered" if turn.intent != "rate_limited" else "rate_limited",
-                       turn.intent, turn.lang, delivery if replies else None)
+                       turn.intent, turn.lang, delivery if replies else None, turn.later)
 
     def delivered(self, outcome: Outcome) -> None:
         """The channel sent the outcome's replies: forget them."""
@@ -175,6 +194,8 @@ class Bot:
                 return [replace(r, meta={**r.meta, "sensitive": sensitive}) for r in scam]
             turn.intent = "sensitive"
             return [self.reply(turn, self.content.text("sensitive", turn.lang), sensitive=sensitive)]
+        if turn.msg.group_link and turn.state.pending:  # a question asked in private stays there
+            turn.state.pending = None
         if turn.msg.shared_contact:
             return self.choose(turn, f"contact:{turn.msg.shared_contact}")
         if turn.msg.choice:
@@ -218,6 +239,8 @@ class Bot:
         intent = self.content.intents.get(value)
         if intent and (intent.action or intent.answer):  # a button may carry any value
             return self.answer_intent(turn, value)
+        if turn.msg.group_link and value.startswith(PERSONAL_CHOICES):
+            return self.private_only(turn)
         replies = actions.choose(turn, value)
         return replies if replies is not None else self.fallback(turn)
 
@@ -228,13 +251,21 @@ class Bot:
             turn.intent = "clarify"
             options = self.intent_options(turn, match.candidates)
             return [self.reply(turn, self.content.text("clarify", turn.lang), options)]
-        self.store.add_miss(redact(turn.text), turn.lang)
+        self.store.add_miss(redact(turn.text), turn.lang, who=turn.tag)
         return self.fallback(turn)
+
+    def private_only(self, turn: Turn) -> list[Reply]:
+        """In a group: lookups and anything about the person's data only in a private chat."""
+        turn.intent = "private_only"
+        text = self.content.text("private_only", turn.lang, link=turn.msg.group_link or "")
+        return [self.reply(turn, text)]
 
     def answer_intent(self, turn: Turn, intent_id: str) -> list[Reply]:
         turn.intent = intent_id
         turn.state.pending = None
         intent = self.content.intents[intent_id]
+        if intent.action in PERSONAL_ACTIONS and turn.msg.group_link:
+            return self.private_only(turn)
         if intent.action:
             return actions.run(intent.action, turn, intent)
         text = self.content.answer(intent_id, turn.lang, figures(self.retention))

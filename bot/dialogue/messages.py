@@ -24,6 +24,7 @@ class Incoming:
     can_share_contact: bool = False  # the channel can send a verified contact (Telegram)
     has_buttons: bool = False  # the channel shows option buttons (Telegram), not a numbered list
     shared_contact: str | None = None  # 'own' or 'other': a contact the person shared
+    group_link: str | None = None  # came in a group chat: a link to a private chat with the bot
     app_lang: str | None = None  # the language of the person's app, if one we answer in
     # An attachment: its kind ('image', 'voice', 'audio', 'video', 'sticker', 'location',
     # 'file'), the text read from a picture (`text` is then its caption), or why it was not

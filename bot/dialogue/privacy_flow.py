@@ -40,7 +40,7 @@ def _choose_delete(turn: Turn, answer: str) -> list[Reply] | None:
     if answer == "ask":
         return _confirm_delete(turn)
     if answer == "yes":
-        turn.bot.store.delete_user(turn.key)
+        turn.bot.store.delete_user(turn.key, turn.tag)
         for forget in ON_DELETE:  # what other flows keep under the person's key
             forget(turn)
         turn.forget = True

@@ -100,8 +100,8 @@ def _count_and_seen(turn: Turn) -> int:
     """Record that this person checked the message; how many others did this week."""
     bot = turn.bot
     print_ = fingerprint(bot.secret, turn.text)
-    checker = keyed(bot.secret, turn.key, print_, size=16)
-    return bot.store.checked_message(print_, checker)
+    # The person's tag (not their key): counted once each, and found by "delete my data".
+    return bot.store.checked_message(print_, turn.tag)
 
 
 PENDING[PENDING_KEY] = _pending

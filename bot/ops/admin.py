@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -33,11 +34,14 @@ from bot.ops.stats import Figures, Stats, compute, window
 from bot.state.sqlite_store import DAY, Store
 from bot.understanding.matcher import Matcher
 
+log = logging.getLogger(__name__)
 COOKIE = "mehfooz_admin"
 SESSION = 12 * 3600  # seconds a login lasts
 DEFAULT_DAYS, MAX_DAYS = 30, 365
 MAX_FORM = 4096
-FAILURES_PER_MINUTE = 10  # failed logins (all together) before the form refuses for a while
+FAILURES_PER_MINUTE = 10  # failed tries (form or bearer) from one address before it is refused a while
+MIN_TOKEN = 32  # characters: a shorter ADMIN_TOKEN leaves the admin pages off
+MAX_ADDRESSES = 10_000  # addresses whose failures are remembered (the oldest are forgotten)
 TOP = 12  # bars in the intent, helpfulness and miss charts
 HEADERS = {
     "Cache-Control": "no-store",
@@ -56,7 +60,7 @@ class Access:
     def __init__(self, token: str):
         self.token = token
         self._key = hmac.new(token.encode(), b"mehfooz admin session", hashlib.sha256).digest()
-        self._failures: deque[float] = deque()
+        self._failures: dict[str, deque[float]] = {}  # per client address
 
     def is_token(self, given: str) -> bool:
         """Constant time whatever the lengths: compares the digests."""
@@ -82,14 +86,18 @@ class Access:
         given = _bearer(request)
         return self.is_token(given) if given else self.valid_session(request.cookies.get(COOKIE, ""))
 
-    def throttled(self, now: float) -> bool:
-        """Too many failed logins in the last minute (guessing): refuse the form for now."""
-        while self._failures and self._failures[0] < now - 60:
-            self._failures.popleft()
-        return len(self._failures) >= FAILURES_PER_MINUTE
+    def throttled(self, address: str, now: float) -> bool:
+        """Too many failed tries from this address in the last minute (guessing): refuse it for
+        now. Per address, so that someone guessing cannot lock the rightful admin out."""
+        failures = self._failures.get(address)
+        while failures and failures[0] < now - 60:
+            failures.popleft()
+        return bool(failures) and len(failures) >= FAILURES_PER_MINUTE
 
-    def failed(self, now: float) -> None:
-        self._failures.append(now)
+    def failed(self, address: str, now: float) -> None:
+        if address not in self._failures and len(self._failures) >= MAX_ADDRESSES:
+            del self._failures[next(iter(self._failures))]
+        self._failures.setdefault(address, deque()).append(now)
 
 
 # --- the data behind the page ---
@@ -128,8 +136,9 @@ class _Matchers:
 
 
 def _days(request: Request) -> int:
-    given = request.query_params.get("days", "")
-    return min(max(int(given), 1), MAX_DAYS) if given.isdigit() else DEFAULT_DAYS
+    given = request.query_params.get("days", "")[:6]
+    # ASCII digits only: "²" and "٣" are digits to isdigit() but not to int().
+    return min(max(int(given), 1), MAX_DAYS) if given.isascii() and given.isdigit() else DEFAULT_DAYS
 
 
 # --- routes ---
@@ -140,6 +149,9 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
     the page follows a reload; `reload`, when given, is what `POST /admin/reload` runs (the
     content reloader: its result has `ok`, `problems` and `intents`)."""
     current = content if callable(content) else (lambda: content)
+    if token and len(token) < MIN_TOKEN:
+        log.error("admin: off, ADMIN_TOKEN is shorter than %d characters", MIN_TOKEN)
+        token = ""
     access = Access(token) if token else None
     matchers = _Matchers()
 
@@ -165,9 +177,13 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
     def refuse(request: Request) -> Response | None:
         if access is None:
             return PlainTextResponse("Not Found", status_code=404)
+        address, now = _address(request), time.time()
+        if access.throttled(address, now):
+            return PlainTextResponse("too many tries; wait a minute", status_code=429, headers=HEADERS)
         if access.allowed(request):
             return None
         if request.headers.get("authorization"):
+            access.failed(address, now)
             return PlainTextResponse("bad token", status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return RedirectResponse("/admin/login", status_code=303, headers=HEADERS)
 
@@ -188,12 +204,12 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
             return PlainTextResponse("Not Found", status_code=404)
         if request.method == "GET":
             return HTMLResponse(render_login(), headers=HEADERS)
-        now = time.time()
-        if access.throttled(now):
+        now, address = time.time(), _address(request)
+        if access.throttled(address, now):
             return HTMLResponse(render_login("Too many attempts; wait a minute."), 429, headers=HEADERS)
         body = await _read_form(request)
         if body is None or not access.is_token(body.get("token", "")):
-            access.failed(now)
+            access.failed(address, now)
             return HTMLResponse(render_login("That token is not right."), 401, headers=HEADERS)
         response = RedirectResponse("/admin", status_code=303, headers=HEADERS)
         response.set_cookie(COOKIE, access.session(now), max_age=SESSION, path="/admin", httponly=True,
@@ -212,7 +228,11 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         """Reload `intents/` now, with the same checks; 409 and the problems if it is broken."""
         if reload is None or access is None:
             return PlainTextResponse("Not Found", status_code=404)
+        address, now = _address(request), time.time()
+        if access.throttled(address, now):
+            return PlainTextResponse("too many tries; wait a minute", status_code=429, headers=HEADERS)
         if not access.is_token(_bearer(request)):  # a token, not the cookie: no cross-site posts
+            access.failed(address, now)
             return PlainTextResponse("bad token", status_code=401, headers={"WWW-Authenticate": "Bearer"})
         result = await reload()
         body = {"ok": result.ok, "problems": result.problems, "intents": result.intents}
@@ -225,6 +245,11 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         Route("/admin/login", login, methods=["GET", "POST"]),
         Route("/admin/logout", logout, methods=["POST"]),
     ]
+
+
+def _address(request: Request) -> str:
+    """Who is trying, for the throttle: the client's address (behind a proxy, the proxy's)."""
+    return request.client.host if request.client else ""
 
 
 def _bearer(request: Request) -> str:

@@ -49,8 +49,10 @@ class StateStore(Protocol):
 
     def delivered(self, key: str) -> None: ...
 
-    def delete_user(self, key: str) -> None:
-        """Everything tied to a person: state, rate counter, lookup counts."""
+    def delete_user(self, key: str, tag: str = "") -> None:
+        """Everything tied to a person: state, and the misses and scam checks marked with
+        `tag`. Not the rate counter and lookup counts: they are kept under another key (the
+        limit key), so that deleting cannot reset them, and expire within a day."""
         ...
 
     # --- guards ---
@@ -76,7 +78,7 @@ class StateStore(Protocol):
     # --- anonymous records ---
     def count(self, intent: str, lang: str, now: float | None = None) -> None: ...
 
-    def add_miss(self, redacted_text: str, lang: str, now: float | None = None) -> None: ...
+    def add_miss(self, redacted_text: str, lang: str, now: float | None = None, who: str = "") -> None: ...
 
     def add_feedback(self, intent: str, lang: str, helpful: bool, now: float | None = None) -> None: ...
 

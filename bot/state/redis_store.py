@@ -6,10 +6,11 @@ Keys (under a prefix, `mehfooz:` by default; every id is already a keyed hash):
     u:{user}            user state, a small JSON array     expires Retention.state after the last save
     o:{message}         replies held until delivered       Retention.outbox (an hour), or delivery
     s:{message}         a delivered message id             Retention.seen (a short claim until commit)
-    r:{user}            rate counter {w: window, n: count} an hour after the last message
-    l:{user}:{day}      that day's lookups, "kind|target"  the end of the next day (as `purge` does)
+    r:{limit key}       rate counter {w: window, n: count} an hour after the last message
+    l:{limit key}:{day} that day's lookups, "kind|target"  the end of the next day (as `purge` does)
     k:{fingerprint}     scam checks, checker -> time       7 days after the last check; older
                                                            checkers are dropped on each check
+    kw:{tag}, mw:{tag}  a person's scam checks and misses  7 days; Retention.misses (for deletion)
     hibp, hibp:fetched  the HIBP breach catalogue          none (public data, replaced daily)
     c:{day}, f:{day}    anonymous counts and feedback      none, as in SQLite
     days                the days that have counts          none
@@ -161,12 +162,19 @@ class RedisStore:
         with self._writes() as pipe:
             _set_until(pipe, self._k("u", key), value, (now or time.time()) + self.retention.state)
 
-    def delete_user(self, key: str) -> None:
-        """State, rate counter and lookup counts (those of the days that can still exist)."""
-        today = int(time.time() // DAY)
-        lookups = [self._k("l", key, day) for day in range(today - 1, today + 2)]
+    def delete_user(self, key: str, tag: str = "") -> None:
+        """State, and the misses and scam checks marked with `tag`; not the limits, which
+        live under a key of their own so that deleting cannot reset them (as in SQLite)."""
+        misses = list(self.r.smembers(self._k("mw", tag))) if tag else []
+        prints = list(self.r.smembers(self._k("kw", tag))) if tag else []
         with self._writes() as pipe:
-            pipe.delete(self._k("u", key), self._k("r", key), *lookups)
+            pipe.delete(self._k("u", key))
+            if misses:
+                pipe.zrem(self._k("m"), *misses)
+            for fingerprint in prints:
+                pipe.zrem(self._k("k", fingerprint), tag)
+            if tag:
+                pipe.delete(self._k("mw", tag), self._k("kw", tag))
 
     # --- guards ---
     def first_delivery(self, key: str, now: float | None = None) -> bool:
@@ -253,7 +261,9 @@ class RedisStore:
         pipe.zadd(name, {checker: now})
         pipe.zcount(name, now - SCAM_WINDOW, "+inf")
         pipe.expire(name, SCAM_WINDOW)
-        _, _, checked, _ = pipe.execute()
+        pipe.sadd(self._k("kw", checker), fingerprint)  # what `delete_user` takes for this checker
+        pipe.expire(self._k("kw", checker), SCAM_WINDOW)
+        _, _, checked, *_ = pipe.execute()
         return int(checked) - 1  # the person's own check is among them
 
     # --- anonymous records ---
@@ -263,12 +273,15 @@ class RedisStore:
             pipe.hincrby(self._k("c", day), f"{intent}|{lang}", 1)
             pipe.sadd(self._k("days"), day)
 
-    def add_miss(self, redacted_text: str, lang: str, now: float | None = None) -> None:
+    def add_miss(self, redacted_text: str, lang: str, now: float | None = None, who: str = "") -> None:
         at = int(now or time.time())
         # Unique and in arrival order among misses of the same second.
         member = f"{time.time_ns():020d}{os.urandom(2).hex()}|{lang}|{redacted_text}"
         with self._writes() as pipe:
             pipe.zadd(self._k("m"), {member: at})
+            if who:  # the person's misses, for "delete my data"
+                pipe.sadd(self._k("mw", who), member)
+                pipe.expire(self._k("mw", who), self.retention.misses)
 
     def add_feedback(self, intent: str, lang: str, helpful: bool, now: float | None = None) -> None:
         day = _day(now)

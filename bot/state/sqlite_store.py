@@ -4,14 +4,18 @@ counts, redacted misses. Nothing here ever sees a raw channel id or phone number
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlite_utils
+
+from bot.state.checkpointer import Checkpointer
 
 DAY = 86400
 
@@ -30,7 +34,7 @@ class Retention:
     """How long rows live, in seconds."""
 
     state: int = 30 * DAY
-    seen: int = 2 * DAY
+    seen: int = 30 * DAY  # a replay of a captured request is refused for this long
     misses: int = 90 * DAY
     scam: int = 7 * DAY  # a scam fingerprint counts (and is kept) for a week
     outbox: int = 3600  # replies never confirmed delivered: channels stop re-delivering within the hour
@@ -41,14 +45,33 @@ class StoreBusy(sqlite3.OperationalError):
     was done; the webhook should answer 503 so that the message is delivered again."""
 
 
+class WouldWait(Exception):
+    """Inside `Store.without_waiting`: the store would have had to wait for a lock."""
+
+
+def private_file(path: Path) -> None:
+    """Create `path` readable by its owner only (0600) if it is not there; SQLite gives its
+    -wal and -shm files the same mode as the database file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
         conn = sqlite3.connect(str(path), timeout=1.5, isolation_level=None, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
+        # One connection, used by the service's worker threads: a transaction holds this lock,
+        # so that another thread's statements never slip into it.
+        self.lock = threading.RLock()
+        self.checkpointer: Checkpointer | None = None  # set by `checkpoint_in_background`
+        self._no_wait = False  # inside `without_waiting` (its thread holds `lock`)
         self.db.execute("PRAGMA journal_mode=WAL")
+        # Durability trade-off (SECURITY.md): in WAL mode NORMAL syncs only at checkpoints, so a
+        # power cut can lose the last commits since the last checkpoint, never corrupt the file.
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in pages
         # Short: a wait blocks the event loop; past it (and two retries) the webhook answers 503.
@@ -79,8 +102,10 @@ class Store:
             {"print": str, "checker": str, "at": int}, pk=("print", "checker"), if_not_exists=True
         )
         db["misses"].create(
-            {"id": int, "at": int, "lang": str, "text": str}, pk="id", if_not_exists=True
+            {"id": int, "at": int, "lang": str, "text": str, "who": str}, pk="id", if_not_exists=True
         )
+        if "who" not in db["misses"].columns_dict:  # a database from before "delete my data" took misses
+            db["misses"].add_column("who", str)
         db["outbox"].create({"key": str, "at": float, "replies": str}, pk="key", if_not_exists=True)
         db["feedback"].create(
             {"day": str, "intent": str, "lang": str, "up": int, "down": int},
@@ -95,6 +120,35 @@ class Store:
         another connection still holds it, BEGIN is tried again after each wait of `backoff`,
         then `StoreBusy` is raised before anything is read or written, so the message can be
         delivered again and handled whole."""
+        with self.lock:
+            if self.db.conn.in_transaction:  # nested (this thread holds the lock): part of it
+                yield
+                return
+            yield from self._transaction(backoff)
+
+    @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """Run the block only if no lock must be waited for: another thread's transaction
+        or another connection's write lock raises `WouldWait` at once, before anything is
+        written. What the event loop uses, so that the common case costs no thread hop."""
+        if not self.lock.acquire(blocking=False):
+            raise WouldWait()
+        try:
+            self.db.execute("PRAGMA busy_timeout=0")
+            self._no_wait = True
+            try:
+                yield
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise WouldWait() from exc
+                raise
+            finally:
+                self._no_wait = False
+                self.db.execute("PRAGMA busy_timeout=1500")
+        finally:
+            self.lock.release()
+
+    def _transaction(self, backoff: tuple[float, ...]) -> Iterator[None]:
         conn = self.db.conn
         for wait in (*backoff, None):
             try:
@@ -103,6 +157,8 @@ class Store:
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
+                if self._no_wait:
+                    raise WouldWait() from exc
                 if wait is None:
                     raise StoreBusy(str(exc)) from exc
                 time.sleep(wait)
@@ -131,16 +187,32 @@ class Store:
              state.answers, int(now or time.time())],
         )
 
-    def delete_user(self, key: str) -> None:
-        """Remove everything tied to a person: their state, rate-limit counter and lookup
-        counts. `wipe()` after the transaction also clears the old pages from the WAL file."""
+    def delete_user(self, key: str, tag: str = "") -> None:
+        """Remove everything tied to a person: their state, and the misses and scam checks
+        marked with their `tag`. Not the limits (rate counter, lookup counts): those live under
+        a key of their own, so that deleting cannot reset them, and expire by themselves.
+        `wipe()` after the transaction also clears the old pages from the WAL file."""
         self.db.execute("DELETE FROM users WHERE key = ?", [key])
-        self.db.execute("DELETE FROM rates WHERE key = ?", [key])
-        self.db.execute("DELETE FROM lookups WHERE key = ?", [key])
+        if tag:
+            self.db.execute("DELETE FROM misses WHERE who = ?", [tag])
+            self.db.execute("DELETE FROM scam_checks WHERE checker = ?", [tag])
 
     def wipe(self) -> None:
-        """Copy the WAL into the database and empty it, so deleted rows survive nowhere."""
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Copy the WAL into the database and empty it, so deleted rows survive nowhere. With
+        a background checkpointer, it retries until no reader holds the old pages; without
+        one, it is tried here, once."""
+        if self.checkpointer is not None:
+            self.checkpointer.truncate_soon()
+            return
+        with self.lock:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def checkpoint_in_background(self, every: float = 1.0) -> Checkpointer:
+        """Turn SQLite's automatic checkpoint off (it ran inside a commit, on the request
+        path) and checkpoint from a thread of its own instead."""
+        self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self.checkpointer = Checkpointer(self.path, every).start()
+        return self.checkpointer
 
     # --- guards ---
     def first_delivery(self, key: str, now: float | None = None) -> bool:
@@ -164,8 +236,9 @@ class Store:
     def hold_replies(self, key: str, replies: str, now: float | None = None) -> None:
         """Keep a message's replies (JSON) until the channel says they went out, so that a
         re-delivery after a crash gets them again instead of nothing."""
-        self.db.execute("INSERT OR REPLACE INTO outbox (key, at, replies) VALUES (?, ?, ?)",
-                        [key, now or time.time(), replies])
+        with self.lock:
+            self.db.execute("INSERT OR REPLACE INTO outbox (key, at, replies) VALUES (?, ?, ?)",
+                            [key, now or time.time(), replies])
 
     def held_replies(self, key: str, held_since: float) -> str | None:
         """The replies held for a message since `held_since` or earlier (a younger hold is
@@ -176,7 +249,8 @@ class Store:
         return None if row is None else row[0]
 
     def delivered(self, key: str) -> None:
-        self.db.execute("DELETE FROM outbox WHERE key = ?", [key])
+        with self.lock:
+            self.db.execute("DELETE FROM outbox WHERE key = ?", [key])
 
     # --- breach lookups ---
     def lookups(self, key: str, day: int) -> tuple[int, set[str]]:
@@ -197,11 +271,12 @@ class Store:
         return {name: json.loads(item) for name, item, _ in rows}, min((r[2] for r in rows), default=0)
 
     def save_hibp_catalogue(self, items: dict[str, dict], now: float) -> None:
-        self.db.execute("DELETE FROM hibp_catalogue")
-        self.db.conn.executemany(
-            "INSERT INTO hibp_catalogue (name, item, fetched) VALUES (?, ?, ?)",
-            [(name, json.dumps(item), int(now)) for name, item in items.items()],
-        )
+        with self.transaction():  # reentrant: alone (from a lookup's thread) or in a message's
+            self.db.execute("DELETE FROM hibp_catalogue")
+            self.db.conn.executemany(
+                "INSERT INTO hibp_catalogue (name, item, fetched) VALUES (?, ?, ?)",
+                [(name, json.dumps(item), int(now)) for name, item in items.items()],
+            )
 
     def checked_message(self, fingerprint: str, checker: str, now: float | None = None) -> int:
         """Record a check of a message (by its fingerprint; `checker` is a keyed tag of the
@@ -226,10 +301,11 @@ class Store:
             [_day(now), intent, lang],
         )
 
-    def add_miss(self, redacted_text: str, lang: str, now: float | None = None) -> None:
+    def add_miss(self, redacted_text: str, lang: str, now: float | None = None, who: str = "") -> None:
+        """`who`: the person's tag (a keyed hash, not their key), so "delete my data" takes it."""
         self.db.execute(
-            "INSERT INTO misses (at, lang, text) VALUES (?, ?, ?)",
-            [int(now or time.time()), lang, redacted_text],
+            "INSERT INTO misses (at, lang, text, who) VALUES (?, ?, ?, ?)",
+            [int(now or time.time()), lang, redacted_text, who or None],
         )
 
     def add_feedback(self, intent: str, lang: str, helpful: bool, now: float | None = None) -> None:
@@ -270,20 +346,23 @@ class Store:
         """Delete rows older than their retention; returns how many went from each table."""
         now = now or time.time()
         removed = {}
-        for table, column, age in (
-            ("users", "updated", retention.state),
-            ("seen", "at", retention.seen),
-            ("misses", "at", retention.misses),
-            ("rates", "window * 60", 3600),
-            ("lookups", "(day + 1) * 86400", DAY),
-            ("scam_checks", "at", retention.scam),
-            ("outbox", "at", retention.outbox),
-        ):
-            cursor = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [int(now - age)])
-            removed[table] = cursor.rowcount
+        with self.transaction():
+            for table, column, age in (
+                ("users", "updated", retention.state),
+                ("seen", "at", retention.seen),
+                ("misses", "at", retention.misses),
+                ("rates", "window * 60", 3600),
+                ("lookups", "(day + 1) * 86400", DAY),
+                ("scam_checks", "at", retention.scam),
+                ("outbox", "at", retention.outbox),
+            ):
+                cursor = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [int(now - age)])
+                removed[table] = cursor.rowcount
         return removed
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.db.conn.close()
 
 

@@ -39,6 +39,7 @@ class FakeHibp(LocalServer):
         self.requests: list[dict[str, Any]] = []  # path, query and headers of every request
         self._failures: list[tuple[int, dict[str, str], float]] = []
         self._lock = threading.Lock()
+        self.delay = 0.0  # seconds every breachedaccount answer waits (a slow HIBP)
 
     def fail_next(self, status: int, headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
         """Answer the next request with `status` (after `delay` seconds)."""
@@ -79,6 +80,8 @@ class FakeHibp(LocalServer):
                     time.sleep(delay)
                     if status:
                         return self._send(status, {"statusCode": status}, extra)
+                if url.path.startswith("/breachedaccount/"):
+                    time.sleep(fake.delay)
                 status, body = fake._answer(url.path, parse_qs(url.query), headers)
                 self._send(status, body)
 

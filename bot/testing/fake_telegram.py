@@ -37,6 +37,7 @@ class FakeTelegram(LocalServer):
         self.answered: list[tuple[str, int, dict[str, Any]]] = []  # method, HTTP status, params
         self.files: dict[str, bytes] = {}  # file_id -> content, served by getFile and /file/
         self.downloads: list[str] = []  # file paths fetched, in order
+        self.delays: dict[str, float] = {}  # method -> seconds each answer waits
         self.lock = threading.Condition()
 
     # --- what tests use ---
@@ -70,6 +71,10 @@ class FakeTelegram(LocalServer):
         """The calls of `method` that were answered 200 (`calls` also has the failed ones)."""
         with self.lock:
             return [params for name, status, params in self.answered if name == method and status == 200]
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer every call of `method` only after `seconds` (a slow Bot API)."""
+        self.delays[method] = seconds
 
     def disconnect_next(self, method: str, times: int = 1) -> None:
         """Close the connection of the next `times` calls of `method` without answering."""
@@ -140,6 +145,7 @@ class FakeTelegram(LocalServer):
                 if hang_up:
                     self.close_connection = True
                     return None
+                time.sleep(fake.delays.get(method, 0.0))
                 status, body = failure or (200, {"ok": True, "result": fake._result(method, params)})
                 with fake.lock:
                     fake.answered.append((method, status, params))

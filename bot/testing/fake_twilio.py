@@ -11,6 +11,7 @@ media store), per Twilio's documentation. It checks HTTP basic auth and records 
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import json
 import re
@@ -28,6 +29,11 @@ MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Messages\.json$")
 MEDIA = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Messages/(MM[0-9a-f]{32})"
                    r"/Media/(ME[0-9a-f]{32})$")
 STORE = re.compile(r"^/media-store/(ME[0-9a-f]{32})$")
+
+
+def message_sid(name: object) -> str:
+    """A MessageSid in Twilio's format (SM and 32 hex digits), the same for the same name."""
+    return "SM" + hashlib.sha256(str(name).encode()).hexdigest()[:32]
 
 
 class FakeTwilio(LocalServer):

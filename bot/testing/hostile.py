@@ -35,6 +35,7 @@ from bot.breaches.index import BreachIndex, ImportReport
 from bot.breaches.lookup import BreachLookup
 from bot.channels.render import numbered, split
 from bot.channels.telegram import MAX_MESSAGE as TELEGRAM_MAX
+from bot.channels.whatsapp import FORMATS
 from bot.channels.whatsapp import MAX_MESSAGE as WHATSAPP_MAX
 from bot.config import Settings
 from bot.content.load import DEFAULT_DIR, Content, load_content
@@ -42,6 +43,7 @@ from bot.dialogue.core import Bot, Limits
 from bot.dialogue.messages import Incoming
 from bot.state.sqlite_store import Store
 from bot.testing.fake_telegram import FakeTelegram, button_update, contact_update, text_update
+from bot.testing.fake_twilio import ACCOUNT_SID, message_sid
 from bot.testing.http import serve_asgi
 from bot.understanding.matcher import build_normaliser
 from bot.understanding.normalise import DIGITS, LANGS, Normaliser
@@ -436,7 +438,7 @@ class ServiceRig:
         settings_ = Settings(
             db_path=self.db, secret=b"hostile", content_dir=DEFAULT_DIR, rate_per_minute=10**9,
             telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url=self.telegram.url,
-            twilio_auth_token=AUTH, twilio_account_sid="AC123", public_url=PUBLIC_URL,
+            twilio_auth_token=AUTH, twilio_account_sid=ACCOUNT_SID, public_url=PUBLIC_URL,
             breach_db=self.directory / "no-breaches.db",
         )
         for name in ("", "uvicorn", "mehfooz", "telegram"):  # in case one stops propagating
@@ -598,7 +600,8 @@ def check_whatsapp(rig: ServiceRig, case: WhatsAppCase) -> None:
     if case.kind == "talk":
         sender = f"whatsapp:+92{case.phone.raw_digits}" if case.phone else f"whatsapp:+{n}"
         for number, message in enumerate(case.bodies):
-            form = {"MessageSid": f"SM{n}x{number}", "From": sender, "To": "whatsapp:+14155238886",
+            form = {"MessageSid": message_sid(f"{n}x{number}"), "AccountSid": ACCOUNT_SID, "From": sender,
+                    "To": "whatsapp:+14155238886",
                     "Body": message.text, "NumMedia": "0"}
             response = signed_post(rig, form)
             if len(urlencode(form)) > MAX_BODY:  # a 10,000-character Urdu message, percent-encoded
@@ -612,7 +615,9 @@ def check_whatsapp(rig: ServiceRig, case: WhatsAppCase) -> None:
     elif case.kind == "form":
         form = dict(case.fields)
         response = signed_post(rig, form)
-        ok = bool(form.get("From")) and bool(form.get("MessageSid") or form.get("SmsMessageSid"))
+        ok = (bool(form.get("From")) and bool(form.get("MessageSid") or form.get("SmsMessageSid"))
+              and form.get("AccountSid") == ACCOUNT_SID
+              and all(p.fullmatch(form[name]) for name, p in FORMATS.items() if name in form))
         expected = 413 if len(urlencode(form)) > MAX_BODY else 200 if ok else 400
         assert response.status_code == expected, (response.status_code, form)
         if ok:

@@ -6,8 +6,11 @@ import re
 
 from bot.understanding.normalise import DIGITS, EMAIL, URL
 
-CNIC = re.compile(r"(?<!\d)\d{5}[-\s]?\d{7}[-\s]?\d(?!\d)")
-CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+# What people put between groups of digits: spaces, hyphens, dots, and the dashes a phone's
+# keyboard or autocorrect makes of a hyphen (en, em, figure and minus signs).
+SEP = "[\\s.\\-\u2010-\u2015\u2212]"
+CNIC = re.compile(rf"(?<!\d)\d{{5}}{SEP}?\d{{7}}{SEP}?\d(?!\d)")
+CARD = re.compile(rf"(?<!\d)(?:\d{SEP}?){{12,18}}\d(?!\d)")
 PHONE = re.compile(r"(?<!\d)(?:\+?\s?92|0092|0)?[\s-]?3\d{2}[\s-]?\d{7}(?!\d)")
 LONGDIGITS = re.compile(r"\d(?:[\s-]?\d){3,}")
 
@@ -25,9 +28,18 @@ PASSWORD = re.compile(
 # an amount of money a code ("code 5000 rupay").
 _LINK = r"(?:\s*(?:is|was|hai|tha|he|h|ka|ki|aya|aaya|number|no|code|ہے|تھا|نمبر|کا|کی|[:=#-]))"
 _MONEY = r"\s*(?:rs\b|rupees?|rupay|rupaye|pkr|hazar|thousand|lakh|روپے|روپیہ|ہزار|لاکھ)"
+# The code itself: 4 to 8 digits, maybe in two groups ("482-913", "482 913"), maybe after a
+# service's letter ("G-482913").
+_CODE = rf"(?<![\d.,])(?:[A-Z]{SEP})?\d{{2,4}}(?:{SEP}?\d{{2,4}})?(?![\d.,]\d)"
+_CODE_WORD = (r"(?:otp|o\.t\.p|pin|code|passcode|verification|confirmation|security|login|tasdeeq\w*"
+              r"|کوڈ|پن|او ٹی پی|تصدیقی|تصدیق)")
 OTP = re.compile(
-    rf"(?:otp|o\.t\.p|pin|code|verification|tasdeeq|کوڈ|پن|او ٹی پی){_LINK}{{0,3}}\s*"
-    rf"(?<!\d)\d{{4,8}}(?!\d)(?!{_MONEY})",
+    # "OTP 482913", "Your WhatsApp code: 482-913", "aap ka code 4829 hai", "کوڈ 482913"
+    rf"{_CODE_WORD}{_LINK}{{0,3}}\s*{_CODE}(?!{_MONEY})"
+    # "482913 is your Facebook confirmation code", "4829 aap ka tasdeeqi code hai", "482913 آپ کا کوڈ ہے"
+    rf"|{_CODE}\s*(?:is|hai|ہے)?\s*(?:your|you|aap\s+ka|ap\s+ka|apka|aapka|آپ\s+کا)\s+(?:\S+\s+){{0,3}}?{_CODE_WORD}"
+    # "Use 482913 to verify", "482913 use karein"
+    rf"|\b(?:use|enter|dial)\s+{_CODE}\s+(?:to|as|for)\s+(?:verify|log\s?in|sign\s?in|confirm|reset)",
     re.IGNORECASE,
 )
 
@@ -40,6 +52,15 @@ def luhn_valid(digits: str) -> bool:
             value = value * 2 - 9 if value > 4 else value * 2
         total += value
     return total % 10 == 0
+
+
+def _otp(text: str) -> bool:
+    """A code, but not a sum of money or a 4-digit year standing for one ("code 2024" is)."""
+    for match in OTP.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        if 4 <= len(digits) <= 8:
+            return True
+    return False
 
 
 def _has_card(text: str) -> bool:
@@ -61,7 +82,7 @@ def find_sensitive(text: str) -> str | None:
         return "card"
     if PASSWORD.search(text):
         return "password"
-    if OTP.search(text):
+    if _otp(text):
         return "otp"
     return None
 
@@ -75,12 +96,54 @@ def valid_unicode(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+# An email spelled out to dodge filters: "sara dot ahmed at gmail dot com". Found from each
+# "at" outwards, over at most LOOK characters each way, so that the time stays linear.
+_DOT = r"(?:\s*\(dot\)\s*|\s*\[dot\]\s*|\s+dot\s+|\.)"
+_AT = re.compile(r"\s*\(at\)\s*|\s*\[at\]\s*|\s+at\s+", re.IGNORECASE)
+_LOCAL = re.compile(rf"(?:[\w+-]+{_DOT}){{0,4}}[\w+-]+$", re.IGNORECASE)
+_DOMAIN = re.compile(rf"[\w-]+(?:{_DOT}[\w-]+){{1,4}}", re.IGNORECASE)
+LOOK = 80
+
+
+def _mask_spelled_emails(text: str) -> str:
+    spans = []
+    for at in _AT.finditer(text):
+        domain = _DOMAIN.match(text, at.end(), at.end() + LOOK)
+        local = _LOCAL.search(text, max(0, at.start() - LOOK), at.start())
+        if domain and local and re.search(r"(?i)dot|\.", domain.group()):
+            spans.append((local.start(), domain.end()))
+    for begin, end in reversed(spans):
+        text = f"{text[:begin]}<email>{text[end:]}"
+    return text
+
+
+# Any international number: "+1 (415) 555-0123", "+44 20 7946 0958".
+INTL_PHONE = re.compile(r"\+\s?\d[\d\s().\-]{5,}\d")
+# A name given outright: "my name is Sara Ahmed", "mera naam Sara hai", "میرا نام سارہ ہے",
+# "I am Ali Khan" (capitalised: "I am worried" is no name).
+NAME = re.compile(
+    r"(?i:\b(?:my\s+name\s+is|name\s*:|mera\s+naam|mera\s+nam|naam|this\s+is))\s+\w+(?:\s+(?!hai\b|h\b)[A-Z]\w+)?"
+    r"|\b(?:I\s+am|I'm)\s+[A-Z]\w+(?:\s+[A-Z]\w+)?"
+    r"|میرا\s+نام\s+\S+(?:\s+(?!ہے)\S+)?")
+# An address: a house, street, sector... with its number ("house 12", "gali no. 5", "G-9/2").
+ADDRESS = re.compile(
+    r"(?i:\b(?:house|home|flat|plot|apartment|apt|street|st|gali|mohalla|sector|block|road|lane|phase"
+    r"|makan|ghar)\b\.?|(?:مکان|گلی|محلہ|سیکٹر|بلاک|فیز|گھر))\s*(?i:no\.?|number|#|نمبر)?\s*"
+    r"[A-Za-z]?-?\d+(?:[/-]\d+)*[A-Za-z]?"
+    r"|\b[A-Z]-\d{1,2}(?:/\d)?\b")
+
+
 def redact(text: str) -> str:
-    """Mask emails, links, CNICs, phone numbers and any run of four or more digits; the result
-    is stored, so it is made valid Unicode first."""
+    """Mask emails (also spelled out), links, CNICs, phone numbers, names and addresses given
+    outright, and any run of four or more digits; the result is stored, so it is made valid
+    Unicode first."""
     text = valid_unicode(text.translate(DIGITS))
     text = EMAIL.sub("<email>", text)
+    text = _mask_spelled_emails(text)
     text = URL.sub("<link>", text)
     text = CNIC.sub("<cnic>", text)
+    text = INTL_PHONE.sub("<phone>", text)
     text = PHONE.sub("<phone>", text)
+    text = NAME.sub("<name>", text)
+    text = ADDRESS.sub("<address>", text)
     return LONGDIGITS.sub("<number>", text)

@@ -1,0 +1,72 @@
+"""SQLite checkpoints off the request path, from a thread with a connection of its own.
+
+SQLite's automatic checkpoint runs inside the commit that crosses 1,000 WAL pages: that one
+message waits while the WAL is copied into the database and the file is synced, which on a
+slow disk took 100-500 ms (`bench/bench_checkpoints.py`). With it off (`wal_autocheckpoint=0`)
+this thread runs a PASSIVE checkpoint every `every` seconds instead: it copies what no reader
+still needs and syncs, without taking the write lock, so commits go on meanwhile.
+
+After "delete my data" (`truncate_soon`) a TRUNCATE checkpoint must empty the WAL file, in
+which older frames still hold the deleted rows. It fails while another connection reads an
+old snapshot; it is tried again every `retry` seconds until it succeeds. It does not wait on
+the busy handler (busy_timeout 0): a try costs a writer at most one checkpoint's time."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class Checkpointer:
+    def __init__(self, path: Path, every: float = 1.0, retry: float = 0.1):
+        self.path, self.every, self.retry = path, every, retry
+        self._wake = threading.Event()
+        self._stopping = False
+        self._wanted = self._done = 0  # deletions asked for, and the last one a TRUNCATE covered
+        self.truncated = threading.Event()  # set each time a wanted TRUNCATE succeeded (tests)
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoints", daemon=True)
+
+    def start(self) -> Checkpointer:
+        self._thread.start()
+        return self
+
+    def truncate_soon(self) -> None:
+        """Empty the WAL file as soon as no reader holds old pages (after a deletion)."""
+        self.truncated.clear()
+        self._wanted += 1
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(str(self.path), timeout=0, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout=0")
+            while not self._stopping:
+                self._wake.wait(self.retry if self._wanted > self._done else self.every)
+                self._wake.clear()
+                self._checkpoint(conn)
+            self._checkpoint(conn)  # a deletion just before shutdown is not left in the WAL
+        finally:
+            conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        wanted = self._wanted  # a deletion committed before this TRUNCATE is covered by it
+        truncate = wanted > self._done
+        try:
+            mode = "TRUNCATE" if truncate else "PASSIVE"
+            busy, _, _ = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        except sqlite3.Error as exc:  # locked or failing: the next round tries again
+            log.debug("checkpoint failed: %s", exc)
+            return
+        if truncate and not busy:
+            self._done = wanted
+            if self._done == self._wanted:
+                self.truncated.set()
