@@ -89,8 +89,10 @@ class WorkQueue:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
     def close(self) -> None:
-        self._core.shutdown(wait=False, cancel_futures=True)
+        # Store work already queued finishes (a reply's delivered-mark among it) before the
+        # store closes; slow outside calls are dropped.
         self._slow.shutdown(wait=False, cancel_futures=True)
+        self._core.shutdown(wait=True)
 
     @property
     def people(self) -> int:
