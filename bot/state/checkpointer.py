@@ -3,31 +3,44 @@
 SQLite's automatic checkpoint runs inside the commit that crosses 1,000 WAL pages: that one
 message waits while the WAL is copied into the database and the file is synced, which on a
 slow disk took 100-500 ms (`bench/bench_checkpoints.py`). With it off (`wal_autocheckpoint=0`)
-this thread runs a PASSIVE checkpoint every `every` seconds instead: it copies what no reader
-still needs and syncs, without taking the write lock, so commits go on meanwhile.
+this thread checkpoints every `every` seconds instead, in two steps:
+
+1. A PASSIVE checkpoint without holding anything: it copies what no reader still needs and
+   syncs, while commits go on. This is the bulk of the work.
+2. SQLite starts writing the WAL from its beginning again only when a commit begins with
+   every frame copied. Under continuous traffic a commit is always under way when step 1
+   ends, so that never happened: the WAL grew by gigabytes an hour. So while the WAL holds
+   frames, the store's writers are then held (`hold`, the store's lock: its one connection
+   waits, the event loop never does) for a second PASSIVE checkpoint, which copies the few
+   frames written during step 1. The next commit rewinds the WAL, and the store's
+   `journal_size_limit` trims the file.
 
 After "delete my data" (`truncate_soon`) a TRUNCATE checkpoint must empty the WAL file, in
-which older frames still hold the deleted rows. It fails while another connection reads an
-old snapshot; it is tried again every `retry` seconds until it succeeds. It does not wait on
-the busy handler (busy_timeout 0): a try costs a writer at most one checkpoint's time."""
+which older frames still hold the deleted rows. It runs in step 2, and fails while another
+connection reads an old snapshot; it is tried again every `retry` seconds until it succeeds.
+It does not wait on the busy handler (busy_timeout 0)."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 
 class Checkpointer:
-    def __init__(self, path: Path, every: float = 1.0, retry: float = 0.1):
+    def __init__(self, path: Path, every: float = 1.0, retry: float = 0.1,
+                 hold: AbstractContextManager[object] | None = None):
         self.path, self.every, self.retry = path, every, retry
+        self.hold = hold or nullcontext()  # held around step 2: no commit lands while it runs
         self._wake = threading.Event()
         self._stopping = False
         self._wanted = self._done = 0  # deletions asked for, and the last one a TRUNCATE covered
         self.truncated = threading.Event()  # set each time a wanted TRUNCATE succeeded (tests)
+        self.rewinds = 0  # checkpoints that copied the whole WAL, so that it starts over (tests)
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoints", daemon=True)
 
     def start(self) -> Checkpointer:
@@ -60,13 +73,28 @@ class Checkpointer:
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         wanted = self._wanted  # a deletion committed before this TRUNCATE is covered by it
         truncate = wanted > self._done
-        try:
-            mode = "TRUNCATE" if truncate else "PASSIVE"
-            busy, _, _ = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
-        except sqlite3.Error as exc:  # locked or failing: the next round tries again
-            log.debug("checkpoint failed: %s", exc)
+        frames = _wal_checkpoint(conn, "PASSIVE")
+        if frames == 0 and not truncate:  # the WAL is empty: nothing to rewind
             return
-        if truncate and not busy:
+        # Even when step 1 copied everything, a commit under way lands right after it: only
+        # a checkpoint that no commit can follow at once makes the next commit rewind.
+        with self.hold:
+            frames = _wal_checkpoint(conn, "TRUNCATE" if truncate else "PASSIVE")
+        if frames is None:
+            return
+        self.rewinds += 1
+        if truncate:
             self._done = wanted
             if self._done == self._wanted:
                 self.truncated.set()
+
+
+def _wal_checkpoint(conn: sqlite3.Connection, mode: str) -> int | None:
+    """Run one checkpoint: the frames in the WAL when it copied them all, else None (readers
+    still need some, or it failed)."""
+    try:
+        busy, frames, copied = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+    except sqlite3.Error as exc:  # locked or failing: the next round tries again
+        log.debug("checkpoint failed: %s", exc)
+        return None
+    return frames if not busy and frames == copied else None

@@ -40,6 +40,9 @@ class Retention:
     outbox: int = 3600  # replies never confirmed delivered: channels stop re-delivering within the hour
 
 
+WAL_LIMIT = 32 * 1024 * 1024  # bytes the WAL file keeps between checkpoints
+
+
 class StoreBusy(sqlite3.OperationalError):
     """Another connection held the write lock past the busy timeout and the retries: nothing
     was done; the webhook should answer 503 so that the message is delivered again."""
@@ -211,7 +214,9 @@ class Store:
         """Turn SQLite's automatic checkpoint off (it ran inside a commit, on the request
         path) and checkpoint from a thread of its own instead."""
         self.db.execute("PRAGMA wal_autocheckpoint=0")
-        self.checkpointer = Checkpointer(self.path, every).start()
+        # After each rewind the WAL file is cut back to this size: it stays bounded on disk.
+        self.db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
+        self.checkpointer = Checkpointer(self.path, every, hold=self.lock).start()
         return self.checkpointer
 
     # --- guards ---
