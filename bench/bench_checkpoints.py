@@ -28,34 +28,40 @@ TEXTS = ["hi", "how do i stop marketing calls", "mera whatsapp hack ho gaya hai"
 SLOW = 0.015
 
 
-def run(messages: int, mode: str) -> list[float]:
+def run(messages: int, mode: str) -> tuple[list[float], int]:
+    """The time of each message, and the largest size the WAL file reached (bytes)."""
     with tempfile.TemporaryDirectory() as folder:
+        wal = Path(folder) / "bot.db-wal"
         store = Store(Path(folder) / "bot.db")
         if mode == "background":
             store.checkpoint_in_background()
         elif mode == "off":
             store.db.execute("PRAGMA wal_autocheckpoint=0")
         bot = Bot(load_content(), store, b"bench")
-        times = []
+        times, largest = [], 0
         for n in range(messages):
             started = time.perf_counter()
             bot.delivered(bot.handle(Incoming("whatsapp", f"u{n}", TEXTS[n % 4], message_id=f"SM{n}")))
             times.append(time.perf_counter() - started)
+            if n % 500 == 0:
+                largest = max(largest, wal.stat().st_size)
         store.close()
-        return times
+        return times, largest
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=40000)
     args = parser.parse_args()
-    print(f"{'checkpoints':<26}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'> 15 ms':>9}")
+    print(f"{'checkpoints':<26}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'> 15 ms':>9}{'WAL max MB':>12}")
     names = {"auto": "automatic (before)", "background": "background (as served)", "off": "none (control)"}
     for mode, name in names.items():
-        times = sorted(run(args.messages, mode))
+        times, wal = run(args.messages, mode)
+        times.sort()
         slow = sum(t > SLOW for t in times)
         print(f"{name:<26}{statistics.median(times) * 1000:>8.2f}"
-              f"{times[int(len(times) * 0.99)] * 1000:>8.2f}{times[-1] * 1000:>8.1f}{slow:>9}")
+              f"{times[int(len(times) * 0.99)] * 1000:>8.2f}{times[-1] * 1000:>8.1f}{slow:>9}"
+              f"{wal / 2**20:>12.1f}")
 
 
 if __name__ == "__main__":

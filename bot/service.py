@@ -34,6 +34,7 @@ from bot.dialogue.core import Outcome
 from bot.ops import logs
 from bot.ops.admin import admin_routes
 from bot.ops.bodies import BodyReader, ClientGone, Refused
+from bot.ops.heap import freeze_long_lived
 from bot.ops.logs import log_request
 from bot.ops.metrics import Metrics
 from bot.ops.reload import ContentReloader
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await telegram.app.start()
         if isinstance(core.store, Store):  # checkpoints off the request path (SECURITY.md)
             core.store.checkpoint_in_background()
+        freeze_long_lived()  # start-up's objects out of the collector's walks: short pauses
         purging = asyncio.create_task(purge_every(core.store, settings.retention, PURGE_EVERY))
         stop_watching = asyncio.Event()
         watching = asyncio.create_task(reloader.watch(stop_watching)) if settings.watch_content else None

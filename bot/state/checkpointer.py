@@ -3,7 +3,8 @@
 SQLite's automatic checkpoint runs inside the commit that crosses 1,000 WAL pages: that one
 message waits while the WAL is copied into the database and the file is synced, which on a
 slow disk took 100-500 ms (`bench/bench_checkpoints.py`). With it off (`wal_autocheckpoint=0`)
-this thread checkpoints every `every` seconds instead, in two steps:
+this thread checkpoints instead, every `every` seconds or as soon as the WAL file grows past
+ROUND_BYTES (the store's `journal_size_limit`), in two steps:
 
 1. A PASSIVE checkpoint without holding anything: it copies what no reader still needs and
    syncs, while commits go on. This is the bulk of the work.
@@ -11,9 +12,9 @@ this thread checkpoints every `every` seconds instead, in two steps:
    every frame copied. Under continuous traffic a commit is always under way when step 1
    ends, so that never happened: the WAL grew by gigabytes an hour. So while the WAL holds
    frames, the store's writers are then held (`hold`, the store's lock: its one connection
-   waits, the event loop never does) for a second PASSIVE checkpoint, which copies the few
-   frames written during step 1. The next commit rewinds the WAL, and the store's
-   `journal_size_limit` trims the file.
+   waits, the event loop never does) for a last PASSIVE checkpoint, which copies the few
+   frames written since step 1 (step 1 repeats, unheld, while many were). The next commit
+   rewinds the WAL, and cuts the file back to ROUND_BYTES.
 
 After "delete my data" (`truncate_soon`) a TRUNCATE checkpoint must empty the WAL file, in
 which older frames still hold the deleted rows. It runs in step 2, and fails while another
@@ -25,16 +26,22 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+LOOK_EVERY = 0.1  # seconds between two looks at the WAL's size
+ROUND_BYTES = 4 * 1024 * 1024  # a WAL this large is checkpointed at once (SQLite's own 1,000 pages)
+HELD_FRAMES = 256  # at most about this many WAL frames (1 MB) are copied while writers wait
+CATCH_UP_PASSES = 4  # unheld passes at most, when commits land faster than they are copied
 
 
 class Checkpointer:
     def __init__(self, path: Path, every: float = 1.0, retry: float = 0.1,
                  hold: AbstractContextManager[object] | None = None):
         self.path, self.every, self.retry = path, every, retry
+        self.wal = path.with_name(path.name + "-wal")
         self.hold = hold or nullcontext()  # held around step 2: no commit lands while it runs
         self._wake = threading.Event()
         self._stopping = False
@@ -62,18 +69,31 @@ class Checkpointer:
         conn = sqlite3.connect(str(self.path), timeout=0, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA busy_timeout=0")
+            last = time.monotonic()
             while not self._stopping:
-                self._wake.wait(self.retry if self._wanted > self._done else self.every)
+                self._wake.wait(self.retry if self._wanted > self._done else min(self.every, LOOK_EVERY))
                 self._wake.clear()
-                self._checkpoint(conn)
+                if self._due(last):
+                    self._checkpoint(conn)
+                    last = time.monotonic()
             self._checkpoint(conn)  # a deletion just before shutdown is not left in the WAL
         finally:
             conn.close()
 
+    def _due(self, last: float) -> bool:
+        """A deletion waits, `every` seconds passed, or the WAL outgrew a round's size (a
+        burst: checkpointing it early keeps each round, and its held step, short)."""
+        if self._wanted > self._done or time.monotonic() - last >= self.every:
+            return True
+        try:
+            return self.wal.stat().st_size > ROUND_BYTES  # a rewind cuts it back to this
+        except FileNotFoundError:
+            return False
+
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         wanted = self._wanted  # a deletion committed before this TRUNCATE is covered by it
         truncate = wanted > self._done
-        frames = _wal_checkpoint(conn, "PASSIVE")
+        frames = _catch_up(conn)
         if frames == 0 and not truncate:  # the WAL is empty: nothing to rewind
             return
         # Even when step 1 copied everything, a commit under way lands right after it: only
@@ -87,6 +107,18 @@ class Checkpointer:
             self._done = wanted
             if self._done == self._wanted:
                 self.truncated.set()
+
+
+def _catch_up(conn: sqlite3.Connection) -> int | None:
+    """PASSIVE checkpoints until few frames were written during the last one (a pass copies
+    only the frames new since the one before), so that the held step copies little."""
+    frames = _wal_checkpoint(conn, "PASSIVE")
+    for _ in range(CATCH_UP_PASSES):
+        more = _wal_checkpoint(conn, "PASSIVE") if frames is not None else None
+        if more is None or more - frames <= HELD_FRAMES:
+            return more if more is not None else frames
+        frames = more
+    return frames
 
 
 def _wal_checkpoint(conn: sqlite3.Connection, mode: str) -> int | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot.state.checkpointer import Checkpointer
+from bot.state.checkpointer import ROUND_BYTES, Checkpointer
 
 DAY = 86400
 
@@ -38,9 +38,6 @@ class Retention:
     misses: int = 90 * DAY
     scam: int = 7 * DAY  # a scam fingerprint counts (and is kept) for a week
     outbox: int = 3600  # replies never confirmed delivered: channels stop re-delivering within the hour
-
-
-WAL_LIMIT = 32 * 1024 * 1024  # bytes the WAL file keeps between checkpoints
 
 
 class StoreBusy(sqlite3.OperationalError):
@@ -214,8 +211,9 @@ class Store:
         """Turn SQLite's automatic checkpoint off (it ran inside a commit, on the request
         path) and checkpoint from a thread of its own instead."""
         self.db.execute("PRAGMA wal_autocheckpoint=0")
-        # After each rewind the WAL file is cut back to this size: it stays bounded on disk.
-        self.db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
+        # A rewind cuts the WAL file back to a round's size: bounded on disk, and a file grown
+        # past it is what tells the checkpointer a burst needs a round early.
+        self.db.execute(f"PRAGMA journal_size_limit={ROUND_BYTES}")
         self.checkpointer = Checkpointer(self.path, every, hold=self.lock).start()
         return self.checkpointer
 
