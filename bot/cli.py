@@ -41,6 +41,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from bot.ops import logs
 
+    # The service runs on asyncio. httpcore imports trio whenever it is installed (selenium,
+    # a test tool, brings it in): 14 MB of a 120 MB budget for nothing, and not what a
+    # production install loads. Marked absent, the import fails and httpcore goes without.
+    sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
     logs.setup()
     # Each worker builds the app (with JSON logs) from the factory. Our JSON request line
     # replaces uvicorn's access log, which would also print client addresses.

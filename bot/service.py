@@ -203,6 +203,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.core, app.state.metrics, app.state.reloader = core, metrics, reloader
+    app.state.telegram = telegram  # None when the channel is off
     return app
 
 

@@ -75,6 +75,20 @@ def test_telegram_text_gets_the_answer_with_a_keyboard(service, telegram_api):
     assert buttons[0]["callback_data"] == "complain_pta" and buttons[0]["text"]
 
 
+def test_telegram_keeps_no_chat_or_user_ids_in_memory(tmp_path, telegram_api):
+    """python-telegram-bot notes each chat and user id for a persistence we do not use; left
+    alone, the ids of everyone who ever wrote stayed in memory (a leak, and personal)."""
+    port = free_port()
+    app = create_app(make_settings(tmp_path, telegram_api, port))
+    with serve_asgi(app, port) as url, httpx.Client(base_url=url, timeout=20) as client:
+        for n in range(30):
+            assert post_update(client, text_update(n, 5000 + n, "hi")).status_code == 200
+        assert len(telegram_api.calls("sendMessage")) >= 30
+        ptb = app.state.telegram.app
+        assert ptb._chat_ids_to_be_updated_in_persistence == set()
+        assert ptb._user_ids_to_be_updated_in_persistence == set()
+
+
 @pytest.mark.parametrize("secret", [None, "", "wrong-secret"])
 def test_telegram_refuses_missing_or_wrong_secret(service, telegram_api, secret):
     assert post_update(service, text_update(2, 77, "hi"), secret=secret).status_code == 403

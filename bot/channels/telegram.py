@@ -111,6 +111,7 @@ class TelegramChannel:
             await self.app.process_update(update)
         finally:
             _HANDLED.reset(token)
+            _forget_ids_marked_for_persistence(self.app)
         return record[-1] if record else None
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -272,3 +273,15 @@ async def _try(call) -> None:  # noqa: ANN001 - any awaitable Bot API call
         await call
     except TelegramError as exc:  # e.g. the message is too old to delete: say so, go on
         log.info("telegram call failed: %s", exc)
+
+
+def _forget_ids_marked_for_persistence(app: Application) -> None:
+    """python-telegram-bot (22.x) notes every chat and user id it handles for its persistence
+    and empties those sets only when a persistence saves them. We use none, so the sets grew
+    with every person who ever wrote (a soak: about 7 MB in 10 minutes), and kept their ids in
+    memory for the life of the process."""
+    if app.persistence is None:
+        for name in ("_chat_ids_to_be_updated_in_persistence", "_user_ids_to_be_updated_in_persistence"):
+            ids = getattr(app, name, None)
+            if isinstance(ids, set):
+                ids.clear()

@@ -32,7 +32,8 @@ class CountingTelegram(FakeTelegram):
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         at = time.monotonic()
         with self.lock:
-            self.log.clear()  # nothing reads it; the counts and `sent` are the record
+            self.log.clear()  # nothing reads these; the counts and `sent` are the record
+            self.answered.clear()
             self.counts[method] = self.counts.get(method, 0) + 1
             number = self.counts[method]
             if method == "sendMessage":

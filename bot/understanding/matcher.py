@@ -31,9 +31,11 @@ HINT_BONUS = 0.1  # a distinctive word of an intent (its `hints`) present in the
 ASK_WEIGHT = 0.5  # weight of the asking sentence beside the whole message
 # People send the same short messages again and again ("hi", "salam", "1"...): the verdict on
 # a short text is kept in memory. Long texts, rarely repeated and more likely to say something
-# personal, are never kept.
+# personal, are never kept, nor texts with a number in them other than a lone digit (a code, an
+# amount: seldom repeated, and they would fill the cache with one-offs).
 CACHE_SIZE = 8192
 CACHE_WORDS = 10
+NUMBER = re.compile(r"\d\d")
 SENTENCE_END = re.compile(r"[.!?\n\u061f\u06d4]+")  # . ! ? newline, Urdu ؟ and ۔
 ASKS = re.compile(r"[?\u061f]|\b(?:how|what|which|where|when|who|why|can|should|is|are|do|does|kya|kia|kaise|"
                   r"kese|kaisay|kahan|kab|kon|kaun|kyun|kyu|batao|bataen|btao|plz|please)\b|"
@@ -126,8 +128,8 @@ class Matcher:
             return Match(None, 0.0, lang)
         sentence = asking_sentence(text)
         asking = self.normaliser.normalise(sentence) if sentence else None
-        short = normalised.count(" ") < CACHE_WORDS
-        return replace((self._decide_short if short else self._decide)(normalised, asking), lang=lang)
+        kept = normalised.count(" ") < CACHE_WORDS and not NUMBER.search(normalised)
+        return replace((self._decide_short if kept else self._decide)(normalised, asking), lang=lang)
 
     def _decide(self, normalised: str, asking: str | None) -> Match:
         """The verdict on a normalised text, with no language yet."""
