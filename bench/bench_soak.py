@@ -26,7 +26,8 @@ answered, duplicated (a message answered more than once), lost (no reply within
 timeouts, connection errors), p99 reply latency per channel (WhatsApp: the response; Telegram:
 the first sendMessage reaching the Bot API), the server's CPU use, current RSS and peak RSS
 (VmRSS, VmHWM). Memory is flat when the RSS at the end is within 10% or 20 MB of the RSS at the
-first interval (or at half time, if the run is shorter). Exit status 0 when every goal is met, 1 otherwise."""
+first interval (or at half time, if the run is shorter), and within budget when the peak RSS is
+at most 120 MB. Exit status 0 when every goal is met, 1 otherwise."""
 
 from __future__ import annotations
 
@@ -73,6 +74,7 @@ FOLLOW_UP_AFTER = 2.0  # seconds from a conversation's text to its pick
 BUTTON_SHARE = 0.15  # share of Telegram messages that are button presses
 POLL_EVERY = 0.2  # seconds between two fetches of the Bot API server's sendMessage record
 MB = 1024  # kB in a MB (RSS comes in kB)
+BUDGET_MB = 120  # the web service's memory budget (README)
 
 
 # --- who sent what, and what came back ------------------------------------------------------
@@ -405,6 +407,8 @@ def summary(report: Report, args: argparse.Namespace, service_log: Path) -> bool
         ("memory flat", flat, f"RSS {report.first_rss / MB:.1f} MB after the first interval, "
                               f"{report.last_rss / MB:.1f} MB at the end ({growth / MB:+.1f} MB), "
                               f"peak {report.peak_rss / MB:.1f} MB"),
+        ("within budget", report.peak_rss <= BUDGET_MB * MB,
+         f"peak RSS {report.peak_rss / MB:.1f} MB, budget {BUDGET_MB} MB"),
     ]
     print(f"\nSummary: {args.minutes:g} min at {args.rate:g} messages/s, one uvicorn worker, loopback. "
           f"Sent {t.sent} (+{t.resent} re-deliveries), answered {t.answered}; "
