@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from bot.channels.tls import TLS
 from bot.understanding.ocr import MAX_BYTES, MAX_PIXELS, ImageRefused, OcrPool
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -48,7 +49,8 @@ async def download(url: str, max_bytes: int = MAX_BYTES, auth: tuple[str, str] |
     """The body of `url`, refused past `max_bytes` without reading further."""
     try:
         async with (
-            httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=True, max_redirects=MAX_REDIRECTS) as client,
+            httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=True, max_redirects=MAX_REDIRECTS,
+                              verify=TLS) as client,
             client.stream("GET", url, auth=auth) as response,
         ):
             if response.status_code != 200:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from bot.channels.tls import TLS
+
 DEFAULT_API_URL = "https://api.twilio.com"
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 
@@ -41,7 +43,7 @@ class TwilioApi:
         return f"{self.base_url.rstrip('/')}/2010-04-01/Accounts/{self.account_sid}"
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(auth=(self.account_sid, self.auth_token), timeout=TIMEOUT)
+        return httpx.AsyncClient(auth=(self.account_sid, self.auth_token), timeout=TIMEOUT, verify=TLS)
 
     async def send(self, to: str, body: str | None = None, content_sid: str | None = None,
                    variables: dict[str, str] | None = None,
