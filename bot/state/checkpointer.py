@@ -114,9 +114,11 @@ def _catch_up(conn: sqlite3.Connection) -> int | None:
     only the frames new since the one before), so that the held step copies little."""
     frames = _wal_checkpoint(conn, "PASSIVE")
     for _ in range(CATCH_UP_PASSES):
-        more = _wal_checkpoint(conn, "PASSIVE") if frames is not None else None
+        if frames is None:
+            break
+        more = _wal_checkpoint(conn, "PASSIVE")
         if more is None or more - frames <= HELD_FRAMES:
-            return more if more is not None else frames
+            return frames if more is None else more
         frames = more
     return frames
 

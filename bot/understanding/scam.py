@@ -282,14 +282,23 @@ class ScamRules:
         return self.verdict_texts[name][lang]
 
 
-def _flag(item: Any, problems: list[str], codes: tuple[str, ...] = ()) -> Flag | None:
+def _rule_name(item: Any, kind: str, keys: set[str], problems: list[str]) -> str | None:
+    """How problems name a flag or cap ("flag 'x'"), after checking its id and keys; None
+    when it has no id, and nothing more can be said of it."""
     if not isinstance(item, dict) or not item.get("id"):
-        problems.append(f"{RULES_FILE}: a flag without an id: {item!r}")
+        problems.append(f"{RULES_FILE}: a {kind} without an id: {item!r}")
         return None
-    where = f"flag '{item['id']}'"
-    unknown = sorted(set(item) - _FLAG_KEYS)
+    where = f"{kind} '{item['id']}'"
+    unknown = sorted(set(item) - keys)
     if unknown:
         problems.append(f"{RULES_FILE}: {where}: unknown key(s) {', '.join(unknown)}")
+    return where
+
+
+def _flag(item: Any, problems: list[str], codes: tuple[str, ...] = ()) -> Flag | None:
+    where = _rule_name(item, "flag", _FLAG_KEYS, problems)
+    if where is None:
+        return None
     weight = item.get("weight")
     if not isinstance(weight, int | float) or weight <= 0:
         problems.append(f"{RULES_FILE}: {where}: weight must be a positive number")
@@ -327,13 +336,9 @@ def _spelling(raw: Any, problems: list[str]) -> Spelling:
 
 
 def _cap(item: Any, problems: list[str]) -> Cap | None:
-    if not isinstance(item, dict) or not item.get("id"):
-        problems.append(f"{RULES_FILE}: a cap without an id: {item!r}")
+    where = _rule_name(item, "cap", _CAP_KEYS, problems)
+    if where is None:
         return None
-    where = f"cap '{item['id']}'"
-    unknown = sorted(set(item) - _CAP_KEYS)
-    if unknown:
-        problems.append(f"{RULES_FILE}: {where}: unknown key(s) {', '.join(unknown)}")
     if item.get("verdict") not in VERDICTS[1:]:
         problems.append(f"{RULES_FILE}: {where}: verdict must be suspicious or no_red_flags")
     patterns = _compile(item.get("patterns"), where, problems)
