@@ -26,10 +26,14 @@ from bot.dialogue import (
 from bot.dialogue import registry as actions
 from bot.understanding.matcher import Matcher, build_normaliser
 from bot.understanding.normalise import LANGS
+from bot.state.sqlite_store import Retention
 from bot.understanding.scam import ScamRules
 
 FACT_MAX_AGE = dt.timedelta(days=180)
 REVIEW_MAX_AGE = dt.timedelta(days=365)
+# Answers are read on a phone: the first message fits a screen, the rest comes on "more".
+FIRST_MESSAGE_MAX = 700  # characters of an answer, or of one of the bot's own texts
+MORE_MAX = 1600  # the rest of an answer, on request: one WhatsApp message at most
 THIN_SHARE = 0.5  # a language with fewer examples than this share of the richest one is thin
 # A number typed into a text: digits, with thousands separators or decimals.
 NUMBER = re.compile(r"(?<![\w-])\d+(?:[.,]\d+)*(?!\w|-[A-Za-z])")
@@ -56,8 +60,8 @@ def check(directory: Path, today: dt.date | None = None) -> tuple[list[str], lis
     texts = _all_texts(content, directory)
     problems += _typed_number_problems(texts) + _fact_agreement_problems(texts)
     problems += _figure_problems(content)
-    if not problems:  # matching half-loaded content would only repeat the problems above
-        problems += _match_problems(content)
+    if not problems:  # measuring or matching half-loaded content would only repeat the above
+        problems += length_problems(content) + _match_problems(content)
     warnings = _staleness_warnings(content, today or dt.date.today()) + _translation_warnings(content)
     warnings += _unused_fact_warnings(content, texts) + _source_warnings(content)
     warnings += glossary_warnings(content)
@@ -117,10 +121,30 @@ def _figure_problems(content: Content) -> list[str]:
         f"{intent.path}: unknown figure '{{{name}}}' in the '{lang}' answer"
         f" (known: {', '.join(sorted(kept.NAMES))})"
         for intent in content.intents.values()
-        for lang, text in intent.answer.items()
+        for lang, text in [*intent.answer.items(), *intent.more.items()]
         for name in VALUE_REF.findall(text)
         if name not in kept.NAMES
     ]
+
+
+def length_problems(content: Content) -> list[str]:
+    """Every answer's first message at most FIRST_MESSAGE_MAX characters as shown (facts and
+    figures filled in), or the intent's own `max_chars`; its "more" at most MORE_MAX."""
+    values = kept.figures(Retention())
+    problems = []
+    for intent in content.intents.values():
+        limit = int(intent.extra.get("max_chars", FIRST_MESSAGE_MAX))
+        for part, most in (("answer", limit), ("more", MORE_MAX)):
+            for lang in getattr(intent, part):
+                shown = len(getattr(content, part)(intent.id, lang, values))
+                if shown > most:
+                    problems.append(f"{intent.path}: the '{lang}' {part} is {shown} characters"
+                                    f" (at most {most}: put the rest under 'more')")
+    for key, texts in content.system.items():
+        for lang, text in (texts.items() if isinstance(texts, dict) else ()):
+            if isinstance(text, str) and len(content.render(text, lang)) > FIRST_MESSAGE_MAX:
+                problems.append(f"system.yaml: {key} ({lang}) is over {FIRST_MESSAGE_MAX} characters")
+    return problems
 
 
 def _unused_fact_warnings(content: Content, texts: list[tuple[str, str, str]]) -> list[str]:
@@ -136,7 +160,7 @@ def is_home_page(fact: Fact) -> bool:
     if not addresses:
         return False
     hosts = [urlsplit(a if "//" in a else f"//{a}") for a in addresses]
-    if any(h.path.strip("/") for h in hosts):
+    if any(h.path.strip("/") or h.query for h in hosts):  # an article: /2024/03/x, ?p=42105
         return False
     return not any(h.hostname and h.hostname.removeprefix("www.") == fact.value.lower() for h in hosts)
 

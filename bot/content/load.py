@@ -67,6 +67,7 @@ class Intent:
     id: str
     examples: dict[str, list[str]]
     answer: dict[str, str] = field(default_factory=dict)
+    more: dict[str, str] = field(default_factory=dict)  # the rest of the answer, on request
     title: dict[str, str] = field(default_factory=dict)
     options: tuple[str, ...] = ()
     action: str | None = None
@@ -100,6 +101,11 @@ class Content:
     def answer(self, intent_id: str, lang: str, values: Mapping[str, str] | None = None) -> str:
         """An intent's answer in `lang`; `values` fills {name} figures such as retention days."""
         return self.render(self.intents[intent_id].answer[lang], lang, values)
+
+    def more(self, intent_id: str, lang: str, values: Mapping[str, str] | None = None) -> str:
+        """The rest of an intent's answer ("more"), in `lang`; empty when it has none."""
+        text = self.intents[intent_id].more.get(lang, "")
+        return self.render(text, lang, values) if text else ""
 
     def title(self, intent_id: str, lang: str) -> str:
         return self.intents[intent_id].title[lang]
@@ -187,7 +193,7 @@ def _load_catalogue(path: Path, problems: list[str]) -> dict[str, Incident]:
     return incidents
 
 
-_INTENT_KEYS = {"id", "examples", "answer", "title", "options", "action", "hints", "reviewed"}
+_INTENT_KEYS = {"id", "examples", "answer", "more", "title", "options", "action", "hints", "reviewed"}
 
 
 def _load_intent(path: Path, problems: list[str]) -> Intent | None:
@@ -205,6 +211,7 @@ def _load_intent(path: Path, problems: list[str]) -> Intent | None:
         id=str(raw["id"]),
         examples={lang: [str(e) for e in (examples.get(lang) or [])] for lang in examples},
         answer={k: str(v) for k, v in (raw.get("answer") or {}).items()},
+        more={k: str(v) for k, v in (raw.get("more") or {}).items()},
         title={k: str(v) for k, v in (raw.get("title") or {}).items()},
         options=tuple(raw.get("options") or ()),
         action=raw.get("action"),
@@ -268,7 +275,9 @@ def _structural_problems(content: Content) -> list[str]:
                 for part in ("answer", "title"):
                     if not getattr(intent, part).get(lang, "").strip():
                         problems.append(f"{where}: no {part} in '{lang}'")
-        for text in intent.answer.values():
+        if intent.more:
+            problems += [f"{where}: no more in '{lang}'" for lang in LANGS if not intent.more.get(lang, "").strip()]
+        for text in [*intent.answer.values(), *intent.more.values()]:
             for key in FACT_REF.findall(text):
                 if key not in content.facts:
                     problems.append(f"{where}: unknown fact key '{{{key}}}'")
@@ -282,7 +291,7 @@ def _structural_problems(content: Content) -> list[str]:
                 if lang not in texts:
                     problems.append(f"system.yaml: {key}: no text in '{lang}'")
     for where, _lang, text in shown_texts(content):
-        if not where.endswith(": answer"):  # answers are checked above
+        if not where.endswith((": answer", ": more")):  # checked above
             problems += [f"{where}: unknown fact key '{{{key}}}'" for key in FACT_REF.findall(text)
                          if key not in content.facts]
     return problems
@@ -293,7 +302,7 @@ def shown_texts(content: Content) -> list[tuple[str, str, str]]:
     texts and the incident catalogue. (Scam explanations live with the scam rules.)"""
     found = []
     for intent in content.intents.values():
-        for part in ("title", "answer"):
+        for part in ("title", "answer", "more"):
             found += [(f"{intent.path}: {part}", lang, text) for lang, text in getattr(intent, part).items()]
     for key, texts in content.system.items():
         if isinstance(texts, dict):

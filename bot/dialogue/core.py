@@ -13,6 +13,7 @@ from bot.breaches.lookup import BreachLookup
 from bot.config import keyed, user_key
 from bot.content.load import Content
 from bot.dialogue import (
+    details_flow,
     feedback_flow,
     flows,  # noqa: F401  (registers every flow)
     media_flow,
@@ -36,6 +37,9 @@ PERSONAL_ACTIONS = {"breach_lookup", "privacy"}
 PERSONAL_CHOICES = ("breach:", "contact:", "delete:")
 NAMED_OPTION_SCORE = 85  # how alike (rapidfuzz ratio) a typed text and an offered title must be
 NAMED_OPTION_WORDS = 8  # longer texts are questions, not an option's name
+# Option prefixes a person may pick by typing a word instead of its number ("more", "why?"),
+# with the system.yaml word list for each.
+WORDED_OPTIONS = {details_flow.PREFIX: details_flow.WORDS}
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,7 @@ class Bot:
             return self.choose(turn, f"contact:{turn.msg.shared_contact}")
         if turn.msg.choice:
             return self.choose(turn, turn.msg.choice)
-        picked = self._picked_option(turn) or self._named_option(turn)
+        picked = self._picked_option(turn) or self._worded_option(turn) or self._named_option(turn)
         if picked is not None:
             return picked
         if turn.state.pending:
@@ -220,6 +224,14 @@ class Bot:
             return self.choose(turn, turn.state.options[index])
         turn.intent = "bad_option"
         return [self.reply(turn, self.content.text("no_such_option", turn.lang), keep=True)]
+
+    def _worded_option(self, turn: Turn) -> list[Reply] | None:
+        """An offered "more" (or the like) asked for in words: "more", "aur batao", "مزید"."""
+        for prefix, words in WORDED_OPTIONS.items():
+            offered = [value for value in turn.state.options if value.startswith(f"{prefix}:")]
+            if offered and actions.is_one_of(turn, self.content.words(words)):
+                return self.choose(turn, offered[0])
+        return None
 
     def _named_option(self, turn: Turn) -> list[Reply] | None:
         """The title of an option offered last, typed instead of its number, typos included
@@ -269,8 +281,8 @@ class Bot:
         if intent.action:
             return actions.run(intent.action, turn, intent)
         text = self.content.answer(intent_id, turn.lang, figures(self.retention))
-        reply = self.reply(turn, text, self.intent_options(turn, intent.options))
-        return [feedback_flow.ask(turn, intent_id, reply)]
+        options = details_flow.more_option(turn, intent) + self.intent_options(turn, intent.options)
+        return [feedback_flow.ask(turn, intent_id, self.reply(turn, text, options))]
 
     def fallback(self, turn: Turn) -> list[Reply]:
         turn.intent = turn.intent or "fallback"

@@ -4,7 +4,9 @@ questions in `bot.dialogue.registry`. The core imports this; no flow imports the
 from bot.dialogue import (  # noqa: F401
     alerts_flow,
     breach_flow,
+    details_flow,
     feedback_flow,
+    greeting_flow,
     language_flow,
     privacy_flow,
     scam_flow,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.content.load import Intent
+from bot.dialogue import details_flow
 from bot.dialogue.kept import figures
 from bot.dialogue.messages import Option, Reply
 from bot.dialogue.registry import CHOICES, ON_DELETE, PENDING, action, has_any, is_one_of
@@ -17,11 +18,14 @@ if TYPE_CHECKING:
 def privacy(turn: Turn, intent: Intent) -> list[Reply]:
     if has_any(turn, intent.extra.get("delete_words", [])):
         return _confirm_delete(turn)
-    content = turn.bot.content
-    button = Option(content.text("delete_button", turn.lang), "delete:ask")
-    # The retention the operator configured, not a number written in the text.
-    text = content.answer(intent.id, turn.lang, figures(turn.bot.retention))
-    return [turn.bot.reply(turn, text, [button])]
+    # The retention the operator configured, not a number written in the text; the summary
+    # first, the full statement on "More".
+    text = turn.bot.content.answer(intent.id, turn.lang, figures(turn.bot.retention))
+    return [turn.bot.reply(turn, text, details_flow.more_option(turn, intent) + _delete_button(turn))]
+
+
+def _delete_button(turn: Turn) -> list[Option]:
+    return [Option(turn.bot.content.text("delete_button", turn.lang), "delete:ask")]
 
 
 def _confirm_delete(turn: Turn) -> list[Reply]:
@@ -60,5 +64,6 @@ def _pending_delete(turn: Turn) -> list[Reply] | None:
     return None
 
 
+details_flow.FOLLOW_UPS["privacy"] = _delete_button
 CHOICES["delete"] = _choose_delete
 PENDING["confirm_delete"] = _pending_delete
