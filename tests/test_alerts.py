@@ -156,7 +156,7 @@ def test_without_a_key_or_a_channel_nothing_is_kept(content, store, tmp_path):
 
 def test_privacy_says_alerts_expire_after_a_year(bot):
     (reply,) = say(bot, "/privacy", choice="bot_privacy")
-    assert "breach alerts" in reply.text and "one year" in reply.text
+    assert "Breach alerts" in reply.text and "for a year" in reply.text
 
 
 # --- matching an import ---

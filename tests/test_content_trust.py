@@ -89,15 +89,15 @@ def test_a_number_typed_into_the_catalogue_or_a_scam_explanation_is_a_problem(co
 
 
 def test_languages_that_give_different_facts_are_a_problem(copy):
-    edit(copy / "stop_marketing_calls.yaml", "Zong par code {spam.block_unknown_zong} hai.", "Zong par alag code hai.")
+    edit(copy / "stop_marketing_calls.yaml", "likh kr {spam.report_number} par SMS krein", "likh kr spam number par SMS krein")
     problems, _ = check(copy)
-    assert "stop_marketing_calls.yaml: answer: the 'roman_ur' text leaves out {spam.block_unknown_zong}" in problems
+    assert "stop_marketing_calls.yaml: answer: the 'roman_ur' text leaves out {spam.report_number}" in problems
 
 
 def test_an_unknown_figure_is_a_problem(copy):
-    edit(copy / "greeting.yaml", "for {state_days} days after", "for {state_weeks} weeks after")
+    edit(copy / "bot_privacy.yaml", "for {state_days} days after", "for {state_weeks} weeks after")
     problems, _ = check(copy)
-    assert any("greeting.yaml: unknown figure '{state_weeks}'" in p for p in problems)
+    assert any("bot_privacy.yaml: unknown figure '{state_weeks}'" in p for p in problems)
 
 
 def test_unused_facts_and_home_page_sources_are_warnings(copy):
@@ -127,23 +127,22 @@ def test_a_glossary_variant_is_a_warning(copy):
 # --- retention figures follow the settings ---
 FIGURES = {"BOT_KEEP_STATE_DAYS": "13", "BOT_KEEP_SEEN_DAYS": "3", "BOT_KEEP_MISSES_DAYS": "41"}
 DAY_WORD = {"en": "days", "roman_ur": "din", "ur": "دن"}
-GREETING = {"en": "hello", "roman_ur": "assalam o alaikum", "ur": "السلام علیکم"}
 PRIVACY = {"en": "what do you store about me", "roman_ur": "aap mere bare mein kya save karte ho",
            "ur": "آپ میرے بارے میں کیا محفوظ کرتے ہیں"}
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_greeting_and_privacy_state_the_configured_retention(tmp_path, lang):
+def test_privacy_states_the_configured_retention(tmp_path, lang):
     env = {"BOT_DB": str(tmp_path / "bot.db"), "BOT_SECRET": "x", "BREACH_PEPPER": "p", **FIGURES}
     bot = build_bot(Settings.from_env(env))
     try:
-        for question, intent in ((GREETING, "greeting"), (PRIVACY, "bot_privacy")):
-            outcome = bot.handle(Incoming("terminal", f"{intent}-{lang}", question[lang]))
-            assert (outcome.intent, outcome.lang) == (intent, lang)
-            text = outcome.replies[0].text
-            for days in ("13", "3", "41"):
-                assert f"{days} {DAY_WORD[lang]}" in text, (intent, lang, days)
-            assert "30" not in text and "90" not in text and "{" not in text
+        summary = bot.handle(Incoming("terminal", f"privacy-{lang}", PRIVACY[lang]))
+        assert (summary.intent, summary.lang) == ("bot_privacy", lang)
+        full = bot.handle(Incoming("terminal", f"privacy-{lang}", "", choice="more:bot_privacy"))
+        for reply, shown in ((summary.replies[0], ("13", "41")), (full.replies[0], ("13", "3", "41"))):
+            for days in shown:
+                assert f"{days} {DAY_WORD[lang]}" in reply.text, (lang, days)
+            assert "30" not in reply.text and "90" not in reply.text and "{" not in reply.text
     finally:
         bot.store.close()
 
@@ -156,10 +155,9 @@ ASKED = [
                        "ur": "بی آئی ایس پی کی ہیلپ لائن کا نمبر کیا ہے"}),
     ("pta.helpline", {"en": "what is PTA's helpline", "roman_ur": "pta ka helpline number",
                       "ur": "پی ٹی اے کی ہیلپ لائن نمبر کیا ہے"}),
-    ("spam.block_unknown", {"en": "how to block calls from unknown numbers",
-                            "roman_ur": "unknown numbers ki calls kaise block karun",
-                            "ur": "انجان نمبروں سے کالز کیسے بلاک کریں"}),
 ]
+UNKNOWN_CALLERS = {"en": "how to block calls from unknown numbers", "roman_ur": "unknown numbers ki calls kaise block karun",
+                   "ur": "انجان نمبروں سے کالز کیسے بلاک کریں"}
 
 
 @pytest.mark.parametrize(("key", "lang"), [(key, lang) for key, _ in ASKED for lang in LANGS])
@@ -168,8 +166,32 @@ def test_asking_for_a_fact_gets_it(bot, content, key, lang):
     outcome = bot.handle(Incoming("terminal", f"ask-{key}-{lang}", question))
     assert outcome.lang == lang
     assert content.fact_value(key, lang) in outcome.replies[0].text, (question, outcome.intent)
-    if key == "spam.block_unknown":
-        assert content.fact_value("spam.block_unknown_zong", lang) in outcome.replies[0].text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_blocking_unknown_callers_leads_with_the_phones_free_setting(bot, content, lang):
+    """*420# is the operators' paid block service: the first answer gives the free setting of
+    the phone itself, and the operator code comes only on "more", with its daily charge."""
+    first = bot.handle(Incoming("terminal", f"unknown-{lang}", UNKNOWN_CALLERS[lang]))
+    assert first.intent == "stop_marketing_calls" and first.lang == lang
+    text = first.replies[0].text
+    assert "Silence Unknown Callers" in text and "Android" in text or "اینڈرائیڈ" in text
+    assert content.fact_value("spam.block_service") not in text
+    (more,) = bot.handle(Incoming("terminal", f"unknown-{lang}", "", choice="more:stop_marketing_calls")).replies
+    assert content.fact_value("spam.block_service") in more.text
+    assert content.fact_value("spam.block_service_charge", lang) in more.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_register_is_said_not_to_cover_ordinary_mobile_numbers(bot, lang):
+    ask = {"en": "property dealers keep calling me from mobile numbers, will dncr stop them",
+           "roman_ur": "property dealer mobile numbers se call karte hain, kya dncr se band hon gi",
+           "ur": "پراپرٹی ڈیلر موبائل نمبروں سے کال کرتے ہیں، کیا ڈی این سی آر سے بند ہوں گی"}[lang]
+    outcome = bot.handle(Incoming("terminal", f"scope-{lang}", ask))
+    covered = {"en": "does not cover calls from ordinary mobile numbers",
+               "roman_ur": "aam mobile numbers ki calls (property dealers, agents) par lagu nahi hota",
+               "ur": "عام موبائل نمبروں کی کالز (پراپرٹی ڈیلر، ایجنٹ) پر لاگو نہیں ہوتا"}[lang]
+    assert outcome.intent == "stop_marketing_calls" and covered in outcome.replies[0].text
 
 
 # --- what the person reads is in their language ---
@@ -239,13 +261,14 @@ def test_the_review_page_shows_answers_side_by_side_facts_and_warnings(copy, con
     page.feed(render_review(copy))
     heads = [t[0] for t in page.tables]
     assert heads.count(["", "English", "Roman Urdu", "اردو"]) >= len(content.intents) + 2  # + own texts, catalogue
-    answered = [t for t in page.tables if len(t) == 3 and t[2][0] == "answer"]
+    answered = [t for t in page.tables if len(t) >= 3 and t[2][0] == "answer"]
     assert len(answered) == len(content.intents)  # out_of_scope shows its (empty) answer row too
-    marketing = next(t for t in page.tables if len(t) == 3 and t[2][1].startswith("To stop telemarketing"))
+    marketing = next(t for t in answered if t[2][1].startswith("To stop marketing calls"))
     assert all(content.fact_value("dncr.number") in cell for cell in marketing[2][1:])
+    assert marketing[3][0] == "more" and all(content.fact_value("dncr.unregister") in c for c in marketing[3][1:])
     facts = next(t for t in page.tables if t[0][:3] == ["key", "value", "about"])
     row = next(r for r in facts if r[0] == "nccia.helpline")
-    assert row[1] == "1799" and row[3].startswith("https://www.arabnews.pk") and row[4] == "2026-11-01"
+    assert row[1] == "1799" and row[3].startswith("https://www.arabnews.pk") and row[4] == "2026-12-06"
     assert row[5] == "high"
     assert ("warning", "warning: goodbye.yaml: answer (roman_ur): 'k' where the glossary (ke) says 'ke'") \
         in page.notes

@@ -426,13 +426,14 @@ KEPT = {
     "en": {
         "state": ["coded key", "your language", "options", "question", "{state} days"],
         "rate counter": ["messages this minute", "for an hour"],
-        "lookup counts": ["check for leaks", "until the end of the next day"],
-        "seen ids": ["ids of the messages", "{seen} days"],
+        "lookup counts": ["checked for leaks today", "until the next day ends"],
+        "seen ids": ["ids of messages i answered", "{seen} days"],
         "outbox": ["my replies", "an hour at most"],
         "counts": ["counts only", "no time limit"],
         "misses": ["could not understand", "masked", "{misses} days"],
-        "scam fingerprints": ["scams", "fingerprint", "{scam} days"],
-        "sent to HIBP": ["Have I Been Pwned"],
+        "scam fingerprints": ["scams", "coded mark", "{scam} days"],
+        "alerts": ["breach alerts", "encrypted", "for a year"],
+        "sent to the breach service": ["Have I Been Pwned or XposedOrNot", "nowhere else"],
         "deletion": ["delete my data"],
     },
     "roman_ur": {
@@ -441,10 +442,11 @@ KEPT = {
         "lookup counts": ["leak check", "agle din ke khatam hone tak"],
         "seen ids": ["coded ids", "{seen} din"],
         "outbox": ["mere jawab", "zyada se zyada ek ghanta"],
-        "counts": ["sirf ginti", "baghair kisi muddat"],
-        "misses": ["samajh na saka", "chhupa kr", "{misses} din"],
+        "counts": ["sirf ginti", "koi muddat nahi"],
+        "misses": ["na samjhe gaye sawal", "chhupa kr", "{misses} din"],
         "scam fingerprints": ["fraud check", "coded nishan", "{scam} din"],
-        "sent to HIBP": ["Have I Been Pwned"],
+        "alerts": ["leak alerts", "encrypted", "ek saal"],
+        "sent to the breach service": ["Have I Been Pwned ya XposedOrNot", "kahin nahi"],
         "deletion": ["mera data mita do"],
     },
     "ur": {
@@ -453,10 +455,11 @@ KEPT = {
         "lookup counts": ["لیک چیک", "اگلے دن کے اختتام تک"],
         "seen ids": ["آئی ڈیز", "{seen} دن"],
         "outbox": ["میرے جوابات", "زیادہ سے زیادہ ایک گھنٹہ"],
-        "counts": ["صرف گنتی", "بغیر کسی مدت"],
+        "counts": ["صرف گنتی", "کوئی مدت نہیں"],
         "misses": ["سمجھ نہ سکا", "چھپا کر", "{misses} دن"],
-        "scam fingerprints": ["فراڈ چیک", "کوڈ شدہ نشان", "{scam} دن"],
-        "sent to HIBP": ["Have I Been Pwned"],
+        "scam fingerprints": ["فراڈ", "کوڈ شدہ نشان", "{scam} دن"],
+        "alerts": ["لیک الرٹس", "خفیہ", "ایک سال"],
+        "sent to the breach service": ["Have I Been Pwned یا XposedOrNot", "کہیں نہیں"],
         "deletion": ["میرا ڈیٹا مٹا دو"],
     },
 }
@@ -480,11 +483,26 @@ def test_the_retention_the_texts_state_is_the_code_default():
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_privacy_intent_says_what_is_kept_and_how_long(bot, lang):
+    """A short summary first; "more" (typed, in the person's language) gives the full list."""
     outcome = bot.handle(Incoming("terminal", f"privacy-{lang}", PRIVACY_QUESTIONS[lang]))
-    (reply,) = outcome.replies
+    (summary,) = outcome.replies
     assert (outcome.intent, outcome.lang) == ("bot_privacy", lang)
-    assert _missing(reply.text, lang) == {}
-    assert [o.value for o in reply.options] == ["delete:ask"]
+    assert len(summary.text) <= 700
+    assert [o.value for o in summary.options] == ["more:bot_privacy", "delete:ask"]
+    more = {"en": "more", "roman_ur": "mazeed", "ur": "مزید"}[lang]
+    outcome = bot.handle(Incoming("terminal", f"privacy-{lang}", more))
+    (full,) = outcome.replies
+    assert (outcome.intent, outcome.lang) == ("bot_privacy", lang)
+    assert _missing(full.text, lang) == {}
+    assert [o.value for o in full.options] == ["delete:ask"]
+
+
+def test_the_full_statement_has_the_same_points_in_every_language(content):
+    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7"}
+    points = {lang: re.findall(r"(?m)^(\d+)\.", content.more("bot_privacy", lang, days)) for lang in LANGS}
+    summary = {lang: re.findall(r"(?m)^(\d+)\.", content.answer("bot_privacy", lang, days)) for lang in LANGS}
+    assert points["en"] == points["roman_ur"] == points["ur"] == [str(n) for n in range(1, 8)]
+    assert summary["en"] == summary["roman_ur"] == summary["ur"] == [str(n) for n in range(1, 5)]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -494,8 +512,11 @@ def test_telegram_privacy_command_in_each_language(service, telegram_api, conten
     sent = telegram_api.wait_for("sendMessage", 2)
     days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7"}
     assert sent[-1]["text"] == content.answer("bot_privacy", lang, days)
-    assert _missing(sent[-1]["text"], lang) == {}
-    assert sent[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "delete:ask"
+    buttons = [row[0]["callback_data"] for row in sent[-1]["reply_markup"]["inline_keyboard"]]
+    assert buttons == ["more:bot_privacy", "delete:ask"]
+    post_update(service, button_update(3, 31, "more:bot_privacy"))
+    (full,) = telegram_api.wait_for("sendMessage", 3)[-1:]
+    assert full["text"] == content.more("bot_privacy", lang, days) and _missing(full["text"], lang) == {}
 
 
 def test_privacy_text_follows_configured_retention(tmp_path):
@@ -503,7 +524,8 @@ def test_privacy_text_follows_configured_retention(tmp_path):
            "BOT_KEEP_STATE_DAYS": "10", "BOT_KEEP_SEEN_DAYS": "1", "BOT_KEEP_MISSES_DAYS": "20"}
     bot = build_bot(Settings.from_env(env))
     try:
-        (reply,) = bot.respond(Incoming("terminal", "x", PRIVACY_QUESTIONS["en"]))
+        bot.respond(Incoming("terminal", "x", PRIVACY_QUESTIONS["en"]))
+        (reply,) = bot.respond(Incoming("terminal", "x", "more"))
     finally:
         bot.store.close()
     assert all(f"{days} days" in reply.text for days in (10, 1, 20))

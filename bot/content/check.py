@@ -24,9 +24,9 @@ from bot.dialogue import (
     kept,
 )
 from bot.dialogue import registry as actions
+from bot.state.sqlite_store import Retention
 from bot.understanding.matcher import Matcher, build_normaliser
 from bot.understanding.normalise import LANGS
-from bot.state.sqlite_store import Retention
 from bot.understanding.scam import ScamRules
 
 FACT_MAX_AGE = dt.timedelta(days=180)

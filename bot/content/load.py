@@ -276,7 +276,8 @@ def _structural_problems(content: Content) -> list[str]:
                     if not getattr(intent, part).get(lang, "").strip():
                         problems.append(f"{where}: no {part} in '{lang}'")
         if intent.more:
-            problems += [f"{where}: no more in '{lang}'" for lang in LANGS if not intent.more.get(lang, "").strip()]
+            problems += [f"{where}: no more in '{lang}'" for lang in LANGS
+                         if not intent.more.get(lang, "").strip()]
         for text in [*intent.answer.values(), *intent.more.values()]:
             for key in FACT_REF.findall(text):
                 if key not in content.facts:

@@ -82,7 +82,8 @@ def render_review(directory: Path, today: dt.date | None = None, retention: Rete
         out.append(f"<p>reviewed {intent.reviewed or 'never'}; options: {options}</p>")
         out.append(_notes(notes, f"{intent.path}:"))
         out.append(f"<table>{_head()}{_row(content, 'title', intent.title, values)}"
-                   f"{_row(content, 'answer', intent.answer, values)}</table>")
+                   f"{_row(content, 'answer', intent.answer, values)}"
+                   f"{_row(content, 'more', intent.more, values) if intent.more else ''}</table>")
     out.append('<h2 id="system">The bot\'s own texts</h2><table>' + _head())
     for key, texts in content.system.items():
         if isinstance(texts, dict) and all(isinstance(texts.get(lang), str) for lang in LANGS):

@@ -1,0 +1,205 @@
+"""Every statement the bot makes about what it keeps or erases, checked against what the code
+does. Each statement is named by the words that make it in each language, in the text that
+makes it (the greeting, the /privacy summary, the delete texts), and by a test of the behaviour.
+
+One person talks to a real bot over a real SQLite file, with breach alerts on, as WhatsApp would
+deliver it: a name, a number and an email in their messages, a miss, a scam check, a subscription.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.breaches.alerts import YEAR, AlertStore
+from bot.config import keyed, user_key
+from bot.dialogue.core import Bot
+from bot.dialogue.kept import figures
+from bot.dialogue.messages import Incoming
+from bot.state.sqlite_store import DAY, Retention, Store
+from bot.understanding.normalise import LANGS
+
+SECRET = b"statements-secret"
+SENDER = "whatsapp:+923001234567"
+NAME, EMAIL, OTHER_NUMBER = "Sara Ahmed", "sara.ahmed@example.com", "03219876543"
+RETENTION = Retention()
+
+
+@dataclass
+class Person:
+    bot: Bot
+    store: Store
+    alerts: AlertStore
+    db_path: Path
+    key: str
+    tag: str
+    limits: str
+
+    def say(self, text: str = "", message_id: str | None = None, **kwargs: str) -> list:
+        msg = Incoming("whatsapp", SENDER, text, verified_phone="+923001234567", message_id=message_id, **kwargs)
+        outcome = self.bot.handle(msg)
+        self.bot.delivered(outcome)
+        return outcome.later() if outcome.later else outcome.replies
+
+    def rows(self, table: str) -> list[tuple]:
+        return self.store.db.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 - a fixed name
+
+
+@pytest.fixture
+def person(content, tmp_path) -> Person:
+    store = Store(tmp_path / "bot.db")
+    alerts = AlertStore(tmp_path / "alerts.db", b"pepper", Fernet.generate_key().decode())
+    bot = Bot(content, store, SECRET, alerts=alerts)
+    key = user_key(SECRET, "whatsapp", SENDER)
+    who = Person(bot, store, alerts, tmp_path / "bot.db", key, keyed(SECRET, "records", key, size=16),
+                 keyed(SECRET, "limits", "whatsapp", SENDER))
+    who.say("salam", message_id="SM1")
+    who.say(f"my name is {NAME}, write to {EMAIL} or {OTHER_NUMBER} about the weather in the hills "
+            "tomorrow zzz qqq", message_id="SM2")  # a miss
+    who.say("URGENT: your JazzCash account is blocked. Verify now at http://jazzcash-verify.example.top "
+            "or call 03001112233 to keep your money", message_id="SM3")  # a scam check
+    who.say("notify me if my number leaks", message_id="SM4")
+    who.say("yes", message_id="SM5")  # a breach-alert subscription
+    yield who
+    alerts.close()
+    store.close()
+
+
+def _said(content, where: str, lang: str, phrases: list[str]) -> None:
+    """The text `where` ('answer:greeting', 'more:bot_privacy', 'system:deleted') says each phrase."""
+    kind, _, name = where.partition(":")
+    values = figures(RETENTION)
+    text = {"answer": lambda: content.answer(name, lang, values), "more": lambda: content.more(name, lang, values),
+            "system": lambda: content.text(name, lang)}[kind]()
+    missing = [p for p in phrases if p.format(**values).casefold() not in text.casefold()]
+    assert not missing, (where, lang, missing)
+
+
+# --- 1. "never your name; never a phone number, email or chat id in readable form" ---
+NEVER_READABLE = {
+    "answer:bot_privacy": {"en": ["never keep your name", "never a phone number, email or chat id in readable form"],
+                           "roman_ur": ["naam kabhi nahi", "parhne ke qabil shakal mein kabhi nahi"],
+                           "ur": ["نام کبھی نہیں", "پڑھنے کے قابل شکل میں کبھی نہیں"]},
+    "answer:greeting": {"en": ["never your name"], "roman_ur": ["naam kabhi nahi"], "ur": ["نام کبھی نہیں"]},
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_never_readable_is_said(content, lang):
+    for where, phrases in NEVER_READABLE.items():
+        _said(content, where, lang, phrases[lang])
+
+
+def test_never_readable_is_true_of_every_database_file(person):
+    person.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = b"".join(p.read_bytes() for p in person.db_path.parent.iterdir() if p.is_file())
+    for secret in (NAME, "Sara", EMAIL, "3001234567", "03001234567", OTHER_NUMBER, SENDER):
+        assert secret.encode() not in raw, secret
+
+
+# --- 2. "under a coded key: your language and chat state, {state_days} days after the last message" ---
+@pytest.mark.parametrize("lang", LANGS)
+def test_state_under_a_coded_key_is_said(content, lang):
+    _said(content, "answer:bot_privacy", lang, {"en": ["coded key", "{state_days} days after your last message"],
+                                                 "roman_ur": ["coded key", "aakhri message ke {state_days} din"],
+                                                 "ur": ["کوڈ شدہ کلید", "آخری پیغام کے {state_days} دن"]}[lang])
+
+
+def test_state_is_under_a_coded_key_and_goes_after_the_retention(person):
+    (row,) = person.rows("users")
+    assert row[0] == person.key and SENDER not in repr(row)
+    updated = person.store.db.execute("SELECT updated FROM users").fetchone()[0]
+    assert person.store.purge(RETENTION, now=updated + RETENTION.state - 60)["users"] == 0
+    assert person.store.purge(RETENTION, now=updated + RETENTION.state + 60)["users"] == 1
+
+
+# --- 3. misses masked for {misses_days} days, scam marks for {scam_days} days, both tagged ---
+@pytest.mark.parametrize("lang", LANGS)
+def test_misses_and_scam_marks_are_said(content, lang):
+    _said(content, "answer:bot_privacy", lang, {
+        "en": ["masked questions", "{misses_days} days", "coded marks of messages", "{scam_days} days", "tagged"],
+        "roman_ur": ["chhupa kr, {misses_days} din", "coded nishan ({scam_days} din)", "tag ke saath"],
+        "ur": ["چھپا کر، {misses_days} دن", "کوڈ شدہ نشان ({scam_days} دن)", "ٹیگ کے ساتھ"]}[lang])
+
+
+def test_misses_are_masked_and_scam_checks_kept_as_marks_both_tagged(person):
+    (miss,) = person.rows("misses")
+    text, who = miss[3], miss[4]
+    assert who == person.tag and "<name>" in text and "<email>" in text
+    assert not any(s in text for s in ("Sara", EMAIL, OTHER_NUMBER))
+    (check,) = person.rows("scam_checks")
+    assert check[1] == person.tag and "jazzcash" not in check[0].lower() and len(check[0]) <= 64
+    now = time.time()
+    assert person.store.purge(RETENTION, now=now + RETENTION.scam + 60)["scam_checks"] == 1
+    assert person.store.purge(RETENTION, now=now + RETENTION.misses + 60)["misses"] == 1
+
+
+# --- 4. breach alerts, only if turned on: the chat address encrypted, for a year ---
+@pytest.mark.parametrize("lang", LANGS)
+def test_alerts_are_said(content, lang):
+    _said(content, "answer:bot_privacy", lang, {"en": ["only if you turn them on", "encrypted", "for a year"],
+                                                 "roman_ur": ["sirf agar ap on krein", "encrypted", "ek saal"],
+                                                 "ur": ["صرف اگر آپ آن کریں", "خفیہ", "ایک سال"]}[lang])
+
+
+def test_alerts_keep_the_address_encrypted_for_a_year_only_after_a_yes(person, content, tmp_path):
+    (created, expires, address) = person.alerts.db.execute(
+        "SELECT created, expires, address FROM subscriptions").fetchone()
+    assert expires - created == YEAR and SENDER.encode() not in address
+    fresh = AlertStore(tmp_path / "fresh.db", b"pepper", Fernet.generate_key().decode())
+    try:
+        asker = Bot(content, Store(tmp_path / "fresh-bot.db"), SECRET, alerts=fresh)
+        asker.respond(Incoming("whatsapp", SENDER, "notify me if my number leaks", verified_phone="+923001234567"))
+        assert fresh.stats()["subscribers"] == 0  # asked, not turned on: nothing kept
+    finally:
+        asker.store.close()
+        fresh.close()
+
+
+# --- 5. "delete my data" erases all of the above; the limits stay apart and expire within a day ---
+@pytest.mark.parametrize("lang", LANGS)
+def test_delete_and_the_limits_are_said(content, lang):
+    words = {"en": (["erases all of this", "kept apart", "expire within a day"],
+                    ["language and chat state", "unanswered questions", "scam checks", "breach alerts",
+                     "kept apart", "expire within a day"], ["everything linked to you is erased", "within a day"]),
+             "roman_ur": (["ye sab mita deta hai", "alag", "ek din"],
+                          ["zaban aur chat ki haalat", "na samjhe gaye sawal", "fraud checks", "leak alerts",
+                           "alag rakhe jate hain", "ek din ke andar"], ["sab kuch mita diya gaya", "ek din ke andar"]),
+             "ur": (["یہ سب مٹا دیتا ہے", "الگ", "ایک دن"],
+                    ["زبان اور چیٹ کی حالت", "نہ سمجھے گئے سوال", "فراڈ چیک", "لیک الرٹس", "الگ رکھے جاتے ہیں",
+                     "ایک دن کے اندر"], ["سب کچھ مٹا دیا گیا", "ایک دن کے اندر"])}[lang]
+    for where, phrases in zip(("answer:bot_privacy", "system:delete_confirm", "system:deleted"), words, strict=True):
+        _said(content, where, lang, phrases)
+
+
+def test_delete_erases_all_of_it_and_the_limits_expire_within_a_day(person):
+    assert person.rows("rates") and person.rows("lookups") == []  # no lookup yet: make one
+    person.say("check my number", message_id="SM6")
+    assert person.rows("lookups")
+    person.say("delete my data", message_id="SM7")
+    (done,) = person.say("yes", message_id="SM8")
+    assert done.text == person.bot.content.text("deleted", "en")
+    assert person.rows("users") == [] and person.rows("misses") == [] and person.rows("scam_checks") == []
+    assert person.alerts.stats()["subscribers"] == 0
+    limits = [r for t in ("rates", "lookups") for r in person.rows(t) if person.limits in repr(r)]
+    assert limits  # kept apart, so that deleting cannot reset them...
+    later = time.time() + 2 * DAY  # ...and gone within a day (a lookup counts until the next day ends)
+    removed = person.store.purge(RETENTION, now=later)
+    assert removed["rates"] >= 1 and removed["lookups"] >= 1
+    assert [r for t in ("rates", "lookups") for r in person.rows(t) if person.limits in repr(r)] == []
+
+
+# --- the full statement: message ids, the outbox and counts are not linked to anyone ---
+def test_message_ids_replies_and_counts_are_not_linked_to_the_person(person):
+    assert person.rows("seen") and all(person.key not in repr(r) and SENDER not in repr(r) for r in person.rows("seen"))
+    assert person.rows("outbox") == []  # every reply was confirmed delivered: none held
+    counts = person.store.db.execute("SELECT * FROM counts").fetchall()
+    assert counts and all(len(r) == 4 for r in counts)  # day, intent, language, number: nothing else
+    outcome = person.bot.handle(Incoming("whatsapp", SENDER, "hi", message_id="SM9"))  # not yet delivered
+    assert len(person.rows("outbox")) == 1
+    assert person.store.purge(RETENTION, now=time.time() + RETENTION.outbox + 60)["outbox"] == 1
+    assert outcome.delivery and person.store.purge(RETENTION, now=time.time() + RETENTION.seen + 60)["seen"] >= 1
