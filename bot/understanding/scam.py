@@ -33,6 +33,9 @@ VERDICTS = ("likely_scam", "suspicious", "no_red_flags")
 MAX_CHARS = 64 * 1024
 WINDOW = 4096
 OVERLAP = 512
+MIN_WORDS = 3  # words with letters the model needs; shorter messages are judged by the rules alone
+STRONG = 3  # a flag of this weight is a scam on its own: with it, the model's doubt is only suspicion
+_WORD = re.compile(r"[^\W\d_]{2,}")
 _FLAG_KEYS = {"id", "weight", "patterns", "requires", "unless", "boost", "explain", "examples"}
 _CAP_KEYS = {"id", "verdict", "patterns", "unless_flags", "about"}
 # A phone number as written in a message: digits with spaces or dashes, maybe +92.
@@ -263,6 +266,31 @@ class ScamRules:
     def check(self, text: str) -> ScamVerdict:
         """The verdict on one message and the red flags found in it, strongest first."""
         prepared = self.prepare(self._worst_window(text))
+        flags, score, caps = self.findings(prepared)
+        by_rules = self._verdict(score)
+        for cap in caps:
+            if VERDICTS.index(by_rules) < VERDICTS.index(cap.verdict):
+                by_rules = cap.verdict
+        if self.model is None:
+            return ScamVerdict(by_rules, flags, score)
+        if len(_WORD.findall(prepared)) < MIN_WORDS:  # "645", "ok": too little for the model
+            return ScamVerdict(by_rules, flags, score)
+        probability = self.model.probability(prepared, finding_names(flags, (c.id for c in caps)))
+        verdict = self.model.verdict(probability)
+        if verdict == "suspicious" and by_rules == "likely_scam" and any(
+                self.flag(f).weight >= STRONG for f in flags):
+            # The model has doubts the rules do not share: a red flag that is a scam on its own
+            # (a request for the code, a screen-sharing app) outweighs wording it has seen little of.
+            verdict = "likely_scam"
+        if verdict == "no_red_flags":
+            flags = ()
+        elif not flags and self.model_flag:
+            flags = (self.model_flag.id,)
+        return ScamVerdict(verdict, flags, score, probability)
+
+    def findings(self, prepared: str) -> tuple[tuple[str, ...], float, list[Cap]]:
+        """What the rules find in a prepared text: the flags (strongest first), the sum of
+        their weights, and the caps that apply."""
         found = []
         for order, flag in enumerate(self.flags):
             hit = flag.find(prepared)
@@ -270,21 +298,7 @@ class ScamRules:
                 found.append((-hit[1], hit[0], order, flag.id))
         found.sort()
         flags = tuple(flag_id for *_, flag_id in found)
-        score = float(sum(-weight for weight, *_ in found))
-        caps = [cap for cap in self.caps if cap.applies(prepared, flags)]
-        if self.model is None:
-            verdict = self._verdict(score)
-            for cap in caps:
-                if VERDICTS.index(verdict) < VERDICTS.index(cap.verdict):
-                    verdict = cap.verdict
-            return ScamVerdict(verdict, flags, score)
-        probability = self.model.probability(prepared, finding_names(flags, (c.id for c in caps)))
-        verdict = self.model.verdict(probability)
-        if verdict == "no_red_flags":
-            flags = ()
-        elif not flags and self.model_flag:
-            flags = (self.model_flag.id,)
-        return ScamVerdict(verdict, flags, score, probability)
+        return flags, float(sum(-weight for weight, *_ in found)), [c for c in self.caps if c.applies(prepared, flags)]
 
     def _worst_window(self, text: str) -> str:
         """The message itself, or for a long one its window the model finds most like a scam
