@@ -33,6 +33,7 @@ VERDICTS = ("likely_scam", "suspicious", "no_red_flags")
 MAX_CHARS = 64 * 1024
 WINDOW = 4096
 OVERLAP = 512
+MAX_WORD = 100  # longer words are cut (links keep their host and the start of their path)
 MIN_WORDS = 3  # words with letters the model needs; shorter messages are judged by the rules alone
 STRONG = 3  # a flag of this weight is a scam on its own: with it, the model's doubt is only suspicion
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -195,6 +196,7 @@ class ScamRules:
     caps: tuple[Cap, ...] = ()
     model: ScamModel | None = None
     model_flag: Flag | None = None  # named when the model finds a scam that no flag explains
+    official_codes: re.Pattern[str] | None = None  # the registry's short codes, as whole numbers
 
     @classmethod
     def load(cls, content_dir: Path | str = DEFAULT_DIR) -> ScamRules:
@@ -245,14 +247,18 @@ class ScamRules:
         if problems:
             raise ContentError(problems)
         texts = {name: {lang: str(verdicts[name][lang]).strip() for lang in LANGS} for name in VERDICTS}
-        return cls(tuple(flags), thresholds, texts, official, numbers, spelling, tuple(caps), model, model_flag)
+        codes_found = re.compile(r"(?<![\d*])(?:" + "|".join(codes) + r")(?![\d#])") if codes else None
+        return cls(tuple(flags), thresholds, texts, official, numbers, spelling, tuple(caps), model,
+                   model_flag, codes_found)
 
     def prepare(self, text: str) -> str:
         """The text as the rules read it: disguise undone, normalised, the registry's own
         numbers and links set aside, disguised spellings folded, and the marks of disguise
         no genuine sender uses (mixed alphabets, a link's user name) added as words."""
         text, marks = undisguise(text[:MAX_CHARS])
-        text = normalise(text)
+        # a word is cut to its first MAX_WORD characters: no pattern then reads a run longer
+        # than that ("0300" a thousand times, "1,1,1,..."), whatever it would try from each place
+        text = " ".join(word[:MAX_WORD] for word in normalise(text).split())
         if self.official_numbers:
             text = _PHONE_LIKE.sub(self._official_number, text)
         if self.official:
@@ -277,6 +283,9 @@ class ScamRules:
             return ScamVerdict(by_rules, flags, score)
         probability = self.model.probability(prepared, finding_names(flags, (c.id for c in caps)))
         verdict = self.model.verdict(probability)
+        if not flags and self._official_only(prepared):
+            # "Send REG to 3627": the registry's own numbers and codes, and no red flag
+            return ScamVerdict("no_red_flags", (), score, probability)
         if verdict == "suspicious" and by_rules == "likely_scam" and any(
                 self.flag(f).weight >= STRONG for f in flags):
             # The model has doubts the rules do not share: a red flag that is a scam on its own
@@ -288,6 +297,11 @@ class ScamRules:
             flags = (self.model_flag.id,)
         return ScamVerdict(verdict, flags, score, probability)
 
+    def _official_only(self, prepared: str) -> bool:
+        """Whether the text names the registry's own numbers or short codes."""
+        codes = self.official_codes
+        return OFFICIAL_NUMBER in prepared or bool(codes and codes.search(prepared))
+
     def findings(self, prepared: str) -> tuple[tuple[str, ...], float, list[Cap]]:
         """What the rules find in a prepared text: the flags (strongest first), the sum of
         their weights, and the caps that apply."""
@@ -298,7 +312,8 @@ class ScamRules:
                 found.append((-hit[1], hit[0], order, flag.id))
         found.sort()
         flags = tuple(flag_id for *_, flag_id in found)
-        return flags, float(sum(-weight for weight, *_ in found)), [c for c in self.caps if c.applies(prepared, flags)]
+        caps = [c for c in self.caps if c.applies(prepared, flags)]
+        return flags, float(sum(-weight for weight, *_ in found)), caps
 
     def _worst_window(self, text: str) -> str:
         """The message itself, or for a long one its window the model finds most like a scam

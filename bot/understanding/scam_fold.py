@@ -31,7 +31,7 @@ HOMOGLYPHS = str.maketrans({
 })
 # Cyrillic and Greek letters, for telling a word that mixes them with Latin ones.
 _CYRILLIC_GREEK = "[\u0370-\u03ff\u0400-\u04ff\u0500-\u052f]"
-_MIXED_WORD = re.compile(rf"[^\W\d_]*(?:[a-zA-Z][^\W\d_]*{_CYRILLIC_GREEK}|{_CYRILLIC_GREEK}[^\W\d_]*[a-zA-Z])")
+_MIXED_WORD = re.compile(rf"[a-zA-Z][^\W\d_]*{_CYRILLIC_GREEK}|{_CYRILLIC_GREEK}[^\W\d_]*[a-zA-Z]")
 MIXED_SCRIPT = "mixedscript"  # the mark of a word written in two alphabets at once
 LINK_USERINFO = "linkuserinfo"  # the mark of a link whose start is only a user name
 # Invisible characters put after each letter: Hangul fillers, zero-width space and joiner,
@@ -51,7 +51,8 @@ _SPACED_LETTERS = re.compile(r"(?<![^\s])(?:[^\W\d_] ){2,}[^\W\d_](?![^\s])")
 _USERINFO = re.compile(r"(?i)(?<=://)[^\s/@]{1,200}@(?=[a-z0-9-])|"
                        r"(?<![\w.@-])(?:[a-z0-9-]{1,63}\.){1,8}(?:com|pk|net|org|gov|edu|info|io|co)@(?=[a-z0-9-]+\.)")
 # The header of one part of a message sent in several: "(1/2)", "[2/3]", "part 1 of 2", "contd".
-_PART_HEADER = re.compile(r"(?i)[(\[]\s?\d\s?/\s?\d\s?[)\]]|\bpart\s?\d\s?(?:/|of)\s?\d\b|\bcont(?:'?d|inued)\b\.*")
+_PART_HEADER = re.compile(r"(?i)[(\[]\s?\d\s?/\s?\d\s?[)\]]|\bpart\s?\d\s?(?:/|of)\s?\d\b|"
+                          r"\bcont(?:'?d|inued)\b\.*")
 TLDS = ("com|net|org|info|xyz|top|online|site|club|click|link|live|shop|store|app|icu|buzz|cc|tk|ml|"
         "ga|cf|gq|io|co|biz|vip|win|support|help|services|pk|uk|ly|gd|gy|at|me|in")
 # A token that is (or holds) a web address: kept exactly as written.

@@ -95,4 +95,5 @@ class ScamModel:
             likely, suspicious = (float(t) for t in data["thresholds"])
             findings = {str(n): float(w) for n, w in zip(data["finding_names"], data["finding_weights"],
                                                          strict=True)}
-            return cls(weights, findings, float(data["bias"]), {"likely_scam": likely, "suspicious": suspicious})
+            thresholds = {"likely_scam": likely, "suspicious": suspicious}
+            return cls(weights, findings, float(data["bias"]), thresholds)

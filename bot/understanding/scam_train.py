@@ -99,7 +99,8 @@ def without_shared(rows: list[Row]) -> tuple[list[Row], int]:
     shared = [_key(t) for t in shared_eval_texts()]
     if not shared:
         return rows, 0
-    kept = [r for r in rows if process.extractOne(_key(r.text), shared, scorer=fuzz.ratio, score_cutoff=NEAR) is None]
+    kept = [r for r in rows
+            if process.extractOne(_key(r.text), shared, scorer=fuzz.ratio, score_cutoff=NEAR) is None]
     return kept, len(rows) - len(kept)
 
 
@@ -111,7 +112,8 @@ def splits() -> tuple[dict[str, list[Row]], int]:
     return by_split, excluded
 
 
-def features(rules: ScamRules, rows: list[Row], names: list[str]) -> tuple[dict[str, np.ndarray], list[list[str]]]:
+def features(rules: ScamRules, rows: list[Row],
+             names: list[str]) -> tuple[dict[str, np.ndarray], list[list[str]]]:
     """The rows as a sparse matrix's parts (hashed text, then one column per rule finding in
     `names`), and each row's findings."""
     index = {name: FEATURES + n for n, name in enumerate(names)}
@@ -130,7 +132,8 @@ def features(rules: ScamRules, rows: list[Row], names: list[str]) -> tuple[dict[
             "shape": np.array([len(rows), FEATURES + len(names)])}, found
 
 
-def fit(matrix: dict[str, np.ndarray], labels: list[str], names: list[str]) -> tuple[np.ndarray, dict[str, float], float]:
+def fit(matrix: dict[str, np.ndarray], labels: list[str],
+        names: list[str]) -> tuple[np.ndarray, dict[str, float], float]:
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
@@ -138,7 +141,8 @@ def fit(matrix: dict[str, np.ndarray], labels: list[str], names: list[str]) -> t
     y = np.array([label == "scam" for label in labels])
     model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=1000).fit(x, y)
     coef = model.coef_[0].astype(np.float32)
-    return coef[:FEATURES], {n: float(coef[FEATURES + i]) for i, n in enumerate(names)}, float(model.intercept_[0])
+    findings = {n: float(coef[FEATURES + i]) for i, n in enumerate(names)}
+    return coef[:FEATURES], findings, float(model.intercept_[0])
 
 
 def _threshold(scores: dict[str, list[float]], most: dict[str, float], floor: float) -> float:
