@@ -7,7 +7,11 @@ project, the shared real messages, `--rounds` times, timing each `ScamRules.chec
 mean, p50 and p99 per message in microseconds (wall clock), the mean in CPU time of this
 thread (what one core spends, unaffected by other processes taking the core), and the same
 for the preparation alone (normalising and folding disguised spellings) as the baseline the
-flags add to. Goal: a mean of at most 1 ms."""
+flags and the model add to. Goal: a mean of at most 1 ms.
+
+`--worst` times instead the worst 4 KB texts we know of (tests/test_scam_disguise.py), beside a
+harmless 4 KB message and a 64 KB one read whole: each should cost about what the harmless one
+does (a "bisp lottery ( ( (..." took 140-200 ms before sign runs were kept short)."""
 
 from __future__ import annotations
 
@@ -48,11 +52,27 @@ def report(name: str, spent: list[float], cpu: float) -> None:
           f"cpu mean {cpu * 1e6:7.1f} us   ({len(spent)} checks)")
 
 
+def worst(rules: ScamRules, rounds: int) -> None:
+    from tests.test_scam_disguise import ADVERSARIAL, HARMLESS
+
+    cases = {"harmless 4 KB": (HARMLESS * 50)[:4096], "harmless 64 KB": (HARMLESS * 800)[:65536],
+             **{repr(text[:24]): text for text in ADVERSARIAL}}
+    for name, text in cases.items():
+        rules.check(text)
+        spent, cpu = timings(rules.check, [text], rounds)
+        print(f"{name:<32} {len(text):6d} chars   best {spent[0] * 1e3:6.2f} ms   "
+              f"median {statistics.median(spent) * 1e3:6.2f} ms   cpu mean {cpu * 1e3:6.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--worst", action="store_true", help="the worst known 4 KB texts, one by one")
     args = parser.parse_args()
     rules = ScamRules.load()
+    if args.worst:
+        worst(rules, args.rounds)
+        return
     texts = messages()
     for text in texts:  # warm the regex caches
         rules.check(text)

@@ -150,9 +150,34 @@ def _scam_check_image(rules, path: Path, as_json: bool) -> int:  # noqa: ANN001 
     return 0
 
 
+def cmd_scam_eval(args: argparse.Namespace) -> int:
+    from bot.content.scam_eval import Yardstick, evaluate, format_comparison, format_report, read
+    from bot.understanding.scam import ScamRules
+
+    try:
+        rows = read(Path(args.csv))
+    except (OSError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    rules = ScamRules.load(Settings.from_env().content_dir)
+    ours = evaluate(lambda text: rules.check(text).verdict, rows)
+    theirs = None if args.no_yardstick else evaluate(Yardstick().verdict, rows)
+    if args.json:
+        print(json.dumps({"checker": ours, "yardstick": theirs}, indent=2))
+        return 0
+    lines = format_report("scam checker (rules and model)", ours)
+    if theirs:
+        name = "yardstick (character n-gram TF-IDF + logistic regression, same training data)"
+        lines += format_report(name, theirs)
+        lines += format_comparison(ours, theirs)
+    print("\n".join(lines))
+    return 0
+
+
 def format_trace(trace: dict) -> str:
     """`scam-check --explain`: the text as the rules read it, and how each flag fared."""
-    lines = [f"{trace['verdict']}  score {trace['score']:g}  flags {','.join(trace['flags']) or '-'}",
+    chance = f"  probability {trace['probability']:.2f}" if "probability" in trace else ""
+    lines = [f"{trace['verdict']}  score {trace['score']:g}{chance}  flags {','.join(trace['flags']) or '-'}",
              f"  read as: {trace['text']}"]
     for flag in trace["trace"]:
         state = f"+{flag['weight']:g}" if flag["fired"] else "no"
@@ -320,6 +345,15 @@ def parser() -> argparse.ArgumentParser:
     scam.add_argument("--image", metavar="FILE",
                       help='read a screenshot (PNG, JPEG, WebP) first; --json adds "text": what was read')
     scam.set_defaults(func=cmd_scam_check)
+
+    scam_cmd = sub.add_parser("scam", help="evaluate the scam checker")
+    scam_sub = scam_cmd.add_subparsers(dest="scam_command", required=True)
+    scam_ev = scam_sub.add_parser("eval", help="flagged and likely_scam rates per label (CSV: text,label)")
+    scam_ev.add_argument("csv")
+    scam_ev.add_argument("--json", action="store_true")
+    scam_ev.add_argument("--no-yardstick", action="store_true",
+                         help="skip the TF-IDF + logistic regression yardstick (it trains for seconds)")
+    scam_ev.set_defaults(func=cmd_scam_eval)
 
     breach_cli.register(sub)
     alerts_cli.register(sub)

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import astuple, replace
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
 DEV = SHARED / "scam_dev.csv"
 REAL_DEV = SHARED / "scam_real_dev.csv"  # real messages from public sources (text,label,lang,source)
 OWN = Path(__file__).resolve().parent / "data" / "scam_set.csv"  # ours: text,label,kind,lang
-RULES = ScamRules.load()
+RULES = ScamRules.load()  # the rules and the model, as the bot checks
+FLAGS = replace(RULES, model=None)  # the rules alone: what each flag finds, their weights deciding
 URDU = re.compile(r"[\u0600-\u06ff]")
 LATIN = re.compile(r"[a-zA-Z]")
 MOBILE = re.compile(r"(?<!\d)(?:\+?92|0)3\d{2}[\s-]?(\d{7})(?!\d)")
@@ -107,7 +109,8 @@ def test_own_set_covers_kinds_and_languages_with_placeholder_numbers(matcher):
     "کوئی بینک کبھی بھی آپ کا پن یا پاس ورڈ نہیں مانگتا۔",
 ])
 def test_real_code_messages_and_bank_warnings_are_not_scams(text):
-    assert RULES.check(text) == ScamVerdict("no_red_flags", (), 0.0)
+    assert FLAGS.check(text) == ScamVerdict("no_red_flags", (), 0.0)
+    assert astuple(RULES.check(text))[:2] == ("no_red_flags", ())
 
 
 @pytest.mark.parametrize("text", [
@@ -127,7 +130,7 @@ def test_each_flag_finds_its_examples_and_explains_itself_in_every_language(flag
     for lang in LANGS:
         assert flag.examples.get(lang), f"{flag_id}: no example in '{lang}' in {RULES_FILE}"
         for example in flag.examples[lang]:
-            assert flag_id in RULES.check(example).flags, (lang, example)
+            assert flag.find(RULES.prepare(example)), (lang, example)
         explanation = RULES.explain(flag_id, lang)
         assert len(explanation) > 20
     urdu = RULES.explain(flag_id, "ur")
@@ -143,9 +146,10 @@ def test_the_flags_the_issue_asks_for_are_there():
     } <= ids
 
 
-def test_flags_come_in_the_order_they_appear_and_have_explanations():
+def test_flags_come_strongest_first_and_have_explanations():
     verdict = RULES.check("Share the OTP you received, then open bit.ly/x9 to finish. Don't tell anyone.")
-    assert verdict.flags == ("asks_for_code", "link", "short_link", "secrecy")
+    # by weight (3, 2, then 1 and 1), ties in the order they appear: the reply shows the first two
+    assert verdict.flags == ("asks_for_code", "secrecy", "link", "short_link")
     assert verdict.verdict == "likely_scam"
     assert len(RULES.explanations(verdict, "roman_ur")) == 4
     assert RULES.describe(verdict, "ur") == RULES.describe("likely_scam", "ur")
@@ -174,7 +178,7 @@ def test_government_scheme_money_is_a_red_flag_only_with_a_mobile_number():
     ("Notes here: https://drive.example.com/abc", ("link",)),
 ])
 def test_links_official_shortened_and_lookalike(text, flags):
-    assert RULES.check(text).flags == flags
+    assert set(FLAGS.check(text).flags) == set(flags)
 
 
 def test_everyday_messages_have_no_red_flags():
@@ -217,7 +221,7 @@ def test_thresholds_and_new_flags_are_data(rules_dir):
     rules = ScamRules.load(rules_dir)
     assert rules.check("Share the OTP you received").verdict == "suspicious"
     verdict = rules.check("Double your Bitcoin in a week!")
-    assert verdict.flags[-1] == "crypto_doubling"
+    assert verdict.flags[0] == "crypto_doubling" and rules.model is None  # no model beside these rules
     assert rules.check("aap ka bitcoin double ho jayega").flags == ("crypto_doubling",)
     assert rules.explain("crypto_doubling", "ur") == "کوئی پیسے دگنے نہیں کرتا۔"
 
@@ -265,6 +269,7 @@ def test_cli_scam_check_json_one_line_per_stdin_message():
     result = run(["scam-check", "--json"], stdin)
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all(0 <= row.pop("probability") <= 1 for row in rows)  # the model's, beside the rules' score
     assert rows == [
         {"verdict": "no_red_flags", "score": 0.0, "flags": []},
         {"verdict": "likely_scam", "score": 6.0, "flags": ["threat_block_urgent", "asks_for_code"]},
@@ -276,9 +281,10 @@ def test_cli_scam_check_text_argument():
     text = "Meezan Bank: your card is locked. Unlock now: http://meezan-card-unlock.xyz"
     result = run(["scam-check", text])
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "likely_scam\tthreat_block_urgent,link,act_on_link,lookalike_domain\n"
+    # strongest first: 3 (2 and the boost for "now"), 3, 2, 1
+    assert result.stdout == "likely_scam\tthreat_block_urgent,lookalike_domain,act_on_link,link\n"
     assert json.loads(run(["scam-check", "--json", "hello"]).stdout) == {
-        "verdict": "no_red_flags", "score": 0.0, "flags": []}
+        "verdict": "no_red_flags", "score": 0.0, "flags": []}  # a word: too little for the model
 
 
 def test_cli_scam_check_explain_shows_how_each_flag_fired():
@@ -307,7 +313,7 @@ if __name__ == "__main__":
     ("(B/I/S/P) Rs.450O0 aur 75,6OO", "(bisp) rs.45000 aur 75,600"),
     ("Ehsaas.program.ki.taraf se Gfts mubarik ho", "ehsaas program ki taraf se gift mubarak ho"),
     ("Whatsap 0300-0001234 pr rbta kre, Contct", "whatsapp 0300-0001234 pr rabta kre, contact"),
-    ("рrizе", "prize"),  # Cyrillic р and е
+    ("рrizе", "prize mixedscript"),  # Cyrillic р and е, and the mark of a word in two alphabets
     ("بی.آئی.ایس.پی", "بی ایی ایس پی"),  # the normaliser drops hamza marks (آئی is ایی)
     ("visit jazz-0ffer.xyz/b.i.s.p", "visit jazz-0ffer.xyz/b.i.s.p"),  # web addresses kept as written
     ("madad chahiye", "madad chahiye"),  # not "imdad": a listed word with the same consonants
@@ -326,7 +332,8 @@ def test_disguised_spellings_are_folded_before_the_rules_read_them(disguised, pl
     "BISP helpline 0800-26477 par call karein",
 ])
 def test_the_registrys_own_numbers_and_codes_get_no_red_flag(text):
-    assert RULES.check(text) == ScamVerdict("no_red_flags", (), 0.0)
+    assert FLAGS.check(text) == ScamVerdict("no_red_flags", (), 0.0)
+    assert astuple(RULES.check(text))[:2] == ("no_red_flags", ())
 
 
 def test_a_private_number_beside_the_registrys_is_still_one():

@@ -76,7 +76,7 @@ def _all_texts(content: Content, directory: Path) -> list[tuple[str, str, str]]:
         rules = ScamRules.load(directory)
     except ContentError:
         return texts  # reported by _scam_rule_problems
-    for flag in rules.flags:
+    for flag in (*rules.flags, *([rules.model_flag] if rules.model_flag else [])):
         where = f"scam_rules.yaml: {flag.id}: explain"
         texts += [(where, lang, text) for lang, text in flag.explain.items()]
     for verdict, by_lang in rules.verdict_texts.items():

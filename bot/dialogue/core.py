@@ -84,6 +84,7 @@ class Turn:
     limit_key: str = ""  # where the rate limit and lookup allowance are counted (see Bot.limit_key)
     tag: str = ""  # marks the person's misses and scam checks, so that deletion finds them
     later: Callable[[], list[Reply]] | None = None  # slow work for after the transaction
+    whole: str | None = None  # the message uncut when `text` was cut: the scam check reads it all
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,8 @@ class Bot:
             text = msg.text[:MAX_TEXT]
             normalised = self.matcher.normaliser.normalise(text)
             turn = Turn(self, msg, key, state, self._language(msg, state, text, normalised), text, normalised,
-                        limit_key=self.limit_key(msg), tag=keyed(self.secret, "records", key, size=16))
+                        limit_key=self.limit_key(msg), tag=keyed(self.secret, "records", key, size=16),
+                        whole=msg.text if len(msg.text) > MAX_TEXT else None)
             limit = self.limits.per_minute
             sent = self.store.hit(turn.limit_key, int(time.time() // 60)) if limit is not None else 0
             if limit is not None and sent > limit:

@@ -66,7 +66,7 @@ def _answer(turn: Turn, read: str, caption: str) -> list[Reply]:
             return bot.answer_intent(turn, match.intent)
     # From here on the message is what the picture says, as if the person had pasted it
     # after being asked to: it is checked whatever it says.
-    turn.text, turn.normalised = read, bot.matcher.normaliser.normalise(read)
+    turn.text, turn.normalised, turn.whole = read, bot.matcher.normaliser.normalise(read), None
     turn.state.pending = None
     replies = PENDING[scam_flow.PENDING_KEY](turn)
     if replies is not None:

@@ -32,13 +32,18 @@ OPTIONS = ["report_fraud", "phishing_tips"]
 
 @action("scam_check")
 def scam_check(turn: Turn, intent: Intent) -> list[Reply]:
-    verdict = turn.bot.scam_rules.check(turn.text)
+    verdict = turn.bot.scam_rules.check(_whole(turn))
     if _is_pasted(turn.text) and verdict.flags:
         return _report(turn, verdict)
     turn.state.pending = PENDING_KEY
     content = turn.bot.content
     text = f"{content.text('scam_ask', turn.lang)}\n{content.answer(intent.id, turn.lang)}"
     return [turn.bot.reply(turn, text, turn.bot.intent_options(turn, intent.options))]
+
+
+def _whole(turn: Turn) -> str:
+    """The message as the scam check reads it: whole, even past the core's cut."""
+    return turn.whole or turn.text
 
 
 def _is_pasted(text: str) -> bool:
@@ -51,7 +56,7 @@ def _pending(turn: Turn) -> list[Reply] | None:
     match = turn.bot.matcher.match(turn.text, turn.normalised)
     if match.intent and match.intent != INTENT and not _is_pasted(turn.text):
         return None
-    return _report(turn, turn.bot.scam_rules.check(turn.text))
+    return _report(turn, turn.bot.scam_rules.check(_whole(turn)))
 
 
 def forwarded(turn: Turn, match: Match) -> list[Reply] | None:
@@ -59,7 +64,7 @@ def forwarded(turn: Turn, match: Match) -> list[Reply] | None:
     is clearly a scam, or when the matcher has nothing better for it."""
     if not _is_pasted(turn.text):
         return None
-    verdict = turn.bot.scam_rules.check(turn.text)
+    verdict = turn.bot.scam_rules.check(_whole(turn))
     if verdict.verdict == "likely_scam" or (verdict.flags and match.intent in (None, INTENT)):
         return _report(turn, verdict)
     return None

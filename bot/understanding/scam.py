@@ -1,4 +1,10 @@
-"""Is this message a scam? Red flags from `intents/scam_rules.yaml`, weighed into a verdict.
+"""Is this message a scam? Red flags from `intents/scam_rules.yaml` name what is wrong in plain
+words; the scam model (`scam_model.py`, trained on real messages) weighs the text and those
+flags into the verdict. Without a model beside the rules (a content folder of one's own), the
+flags' weights decide, as the rules file says.
+
+Disguise is undone before anything reads the text (`scam_fold.py`). A long message is read
+whole, in windows, and judged on its worst one.
 
 Pure functions over the text: nothing is stored or logged here."""
 
@@ -15,12 +21,23 @@ import yaml
 
 from bot.content.load import DEFAULT_DIR, ContentError
 from bot.understanding.normalise import DIGITS, LANGS, LETTERS, strip_marks
-from bot.understanding.scam_fold import HOMOGLYPHS, Spelling, unmask
+from bot.understanding.scam_fold import Spelling, undisguise, unmask
+from bot.understanding.scam_model import MODEL_FILE, ScamModel, finding_names
 
 RULES_FILE = "scam_rules.yaml"
 FACTS_FILE = "facts.yaml"
 VERDICTS = ("likely_scam", "suspicious", "no_red_flags")
-MAX_CHARS = 5000  # longer texts are checked on their start (chat messages are shorter)
+# Read whole up to the web service's body limit, in windows: the model finds the worst window
+# (a fraction of a millisecond each) and the rules read that one. A scam is short; a window
+# overlaps the next so that none is cut in two.
+MAX_CHARS = 64 * 1024
+WINDOW = 4096
+OVERLAP = 512
+MAX_WORD = 100  # longer words are cut (links keep their host and the start of their path)
+MIN_WORDS = 3  # words with letters the model needs; shorter messages are judged by the rules alone
+MODEL_ALONE = 0.8  # the model's probability for a scam that no flag names
+STRONG = 3  # a flag of this weight is a scam on its own: with it, the model's doubt is only suspicion
+_WORD = re.compile(r"[^\W\d_]{2,}")
 _FLAG_KEYS = {"id", "weight", "patterns", "requires", "unless", "boost", "explain", "examples"}
 _CAP_KEYS = {"id", "verdict", "patterns", "unless_flags", "about"}
 # A phone number as written in a message: digits with spaces or dashes, maybe +92.
@@ -29,6 +46,9 @@ _PHONE_LIKE = re.compile(r"(?<![\d*])\+?\d[\d -]{5,16}\d(?![\d#])")
 OFFICIAL_CODE = "<official_code>"
 OFFICIAL_NUMBER = "officialnumber"  # what a registry phone number becomes before the rules read it
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+# More than three signs in a row ("( ( ( ( (", "!!!!!!"): kept to three. A pattern's `\W*`
+# tried from every sign of a long run costs the square of its length.
+_SIGN_RUN = re.compile(r"((?:[^\w\s] ?){3})(?:[^\w\s] ?)+")
 
 
 def fold(text: str) -> str:
@@ -157,11 +177,13 @@ class Cap:
 @dataclass(frozen=True)
 class ScamVerdict:
     verdict: str  # "likely_scam", "suspicious" or "no_red_flags"
-    flags: tuple[str, ...]  # flag ids, in the order they appear in the message
-    score: float
+    flags: tuple[str, ...]  # flag ids, strongest first (by weight, then where they appear)
+    score: float  # the sum of the flags' weights
+    probability: float | None = None  # the model's, when there is one
 
     def as_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "score": self.score, "flags": list(self.flags)}
+        found = {"verdict": self.verdict, "score": self.score, "flags": list(self.flags)}
+        return found if self.probability is None else {**found, "probability": round(self.probability, 4)}
 
 
 @dataclass(frozen=True)
@@ -173,6 +195,9 @@ class ScamRules:
     official_numbers: frozenset[str] = frozenset()
     spelling: Spelling = field(default_factory=lambda: Spelling({}))
     caps: tuple[Cap, ...] = ()
+    model: ScamModel | None = None
+    model_flag: Flag | None = None  # named when the model finds a scam that no flag explains
+    official_codes: re.Pattern[str] | None = None  # the registry's short codes, as whole numbers
 
     @classmethod
     def load(cls, content_dir: Path | str = DEFAULT_DIR) -> ScamRules:
@@ -213,40 +238,98 @@ class ScamRules:
                 r"(?<![\w.-])(?:https?://)?(?:[a-z0-9-]+\.)*(?:" + "|".join(domains) + r")"
                 r"(?![\w-]|\.[\w])(?:/\S*)?"
             )
+        model_flag = _model_flag(raw.get("model_flag"), problems)
+        model = None
+        if (Path(content_dir) / MODEL_FILE).exists():
+            try:
+                model = ScamModel.load(Path(content_dir) / MODEL_FILE)
+            except (OSError, ValueError, KeyError) as exc:
+                problems.append(f"{MODEL_FILE}: cannot read: {exc}")
         if problems:
             raise ContentError(problems)
         texts = {name: {lang: str(verdicts[name][lang]).strip() for lang in LANGS} for name in VERDICTS}
-        return cls(tuple(flags), thresholds, texts, official, numbers, spelling, tuple(caps))
+        codes_found = re.compile(r"(?<![\d*])(?:" + "|".join(codes) + r")(?![\d#])") if codes else None
+        return cls(tuple(flags), thresholds, texts, official, numbers, spelling, tuple(caps), model,
+                   model_flag, codes_found)
 
     def prepare(self, text: str) -> str:
-        """The text as the rules read it: normalised, the registry's own numbers and links
-        set aside, disguised spellings folded."""
-        text = normalise(text[:MAX_CHARS].translate(HOMOGLYPHS))
+        """The text as the rules read it: disguise undone, normalised, the registry's own
+        numbers and links set aside, disguised spellings folded, and the marks of disguise
+        no genuine sender uses (mixed alphabets, a link's user name) added as words."""
+        text, marks = undisguise(text[:MAX_CHARS])
+        # a word is cut to its first MAX_WORD characters: no pattern then reads a run longer
+        # than that ("0300" a thousand times, "1,1,1,..."), whatever it would try from each place
+        text = " ".join(word[:MAX_WORD] for word in normalise(text).split())
         if self.official_numbers:
             text = _PHONE_LIKE.sub(self._official_number, text)
         if self.official:
             text = self.official.sub(" ", text)
-        return unmask(text, self.spelling)
+        text = unmask(_SIGN_RUN.sub(r"\1", text), self.spelling)
+        return " ".join((text, *marks)) if marks else text
 
     def _official_number(self, found: re.Match[str]) -> str:
         return f" {OFFICIAL_NUMBER} " if digits_of(found.group()) in self.official_numbers else found.group()
 
     def check(self, text: str) -> ScamVerdict:
-        """The verdict on one message and the red flags found in it."""
-        text = self.prepare(text)
+        """The verdict on one message and the red flags found in it, strongest first."""
+        prepared = self.prepare(self._worst_window(text))
+        flags, score, caps = self.findings(prepared)
+        by_rules = self._verdict(score)
+        for cap in caps:
+            if VERDICTS.index(by_rules) < VERDICTS.index(cap.verdict):
+                by_rules = cap.verdict
+        if self.model is None:
+            return ScamVerdict(by_rules, flags, score)
+        if len(_WORD.findall(prepared)) < MIN_WORDS:  # "645", "ok": too little for the model
+            return ScamVerdict(by_rules, flags, score)
+        probability = self.model.probability(prepared, finding_names(flags, (c.id for c in caps)))
+        verdict = self.model.verdict(probability)
+        if not flags and self._official_only(prepared):
+            # "Send REG to 3627": the registry's own numbers and codes, and no red flag
+            return ScamVerdict("no_red_flags", (), score, probability)
+        if verdict == "suspicious" and by_rules == "likely_scam" and any(
+                self.flag(f).weight >= STRONG for f in flags):
+            # The model has doubts the rules do not share: a red flag that is a scam on its own
+            # (a request for the code, a screen-sharing app) outweighs wording it has seen little of.
+            verdict = "likely_scam"
+        if verdict == "no_red_flags":
+            flags = ()
+        elif not flags:
+            # No rule names anything: a person's own story or question ("they asked for my pin
+            # and took 20000") reads much like a scam to a model trained on SMS. The model alone
+            # calls a scam only when very sure, and its doubt is not put to the person as flags.
+            verdict = "likely_scam" if probability >= MODEL_ALONE else "suspicious"
+            flags = (self.model_flag.id,) if verdict == "likely_scam" and self.model_flag else ()
+        return ScamVerdict(verdict, flags, score, probability)
+
+    def _official_only(self, prepared: str) -> bool:
+        """Whether the text names the registry's own numbers or short codes."""
+        codes = self.official_codes
+        return OFFICIAL_NUMBER in prepared or bool(codes and codes.search(prepared))
+
+    def findings(self, prepared: str) -> tuple[tuple[str, ...], float, list[Cap]]:
+        """What the rules find in a prepared text: the flags (strongest first), the sum of
+        their weights, and the caps that apply."""
         found = []
         for order, flag in enumerate(self.flags):
-            hit = flag.find(text)
+            hit = flag.find(prepared)
             if hit:
-                found.append((hit[0], order, flag.id, hit[1]))
+                found.append((-hit[1], hit[0], order, flag.id))
         found.sort()
-        flags = tuple(flag_id for _, _, flag_id, _ in found)
-        score = float(sum(weight for *_, weight in found))
-        verdict = self._verdict(score)
-        for cap in self.caps:
-            if VERDICTS.index(verdict) < VERDICTS.index(cap.verdict) and cap.applies(text, flags):
-                verdict = cap.verdict
-        return ScamVerdict(verdict, flags, score)
+        flags = tuple(flag_id for *_, flag_id in found)
+        caps = [c for c in self.caps if c.applies(prepared, flags)]
+        return flags, float(sum(-weight for weight, *_ in found)), caps
+
+    def _worst_window(self, text: str) -> str:
+        """The message itself, or for a long one its window the model finds most like a scam
+        (without a model: the one with the highest score)."""
+        text = text[:MAX_CHARS]
+        if len(text) <= WINDOW:
+            return text
+        windows = [text[start:start + WINDOW] for start in range(0, len(text) - OVERLAP, WINDOW - OVERLAP)]
+        if self.model is not None:
+            return max(windows, key=lambda w: self.model.text_logit(self.prepare(w)))
+        return max(windows, key=lambda w: self.check(w).score)
 
     def _verdict(self, score: float) -> str:
         if score >= self.thresholds["likely_scam"]:
@@ -258,15 +341,20 @@ class ScamRules:
     def trace(self, text: str) -> dict[str, Any]:
         """How the verdict came about: the prepared text, every flag that matched any part,
         and the caps that held the verdict down (`scam-check --explain`)."""
-        prepared = self.prepare(text)
+        prepared = self.prepare(self._worst_window(text))
         verdict = self.check(text)
         flags = [t for t in (f.trace(prepared) for f in self.flags) if t["matched"]]
-        caps = [c.id for c in self.caps if c.applies(prepared, verdict.flags)]
-        return {"text": prepared, **verdict.as_dict(), "trace": flags, "caps": caps}
+        fired = tuple(t["id"] for t in flags if t["fired"])
+        caps = [c.id for c in self.caps if c.applies(prepared, fired)]
+        return {"text": prepared, **verdict.as_dict(), "trace": flags, "caps": caps,
+                "model": self.model is not None}
 
     def flag(self, flag_id: str) -> Flag:
-        """The flag with this id (KeyError if there is none)."""
-        return {f.id: f for f in self.flags}[flag_id]
+        """The flag with this id (KeyError if there is none), the model's own included."""
+        found = {f.id: f for f in self.flags}
+        if self.model_flag:
+            found[self.model_flag.id] = self.model_flag
+        return found[flag_id]
 
     def explain(self, flag_id: str, lang: str) -> str:
         """The plain explanation of one flag in `lang` ("en", "roman_ur" or "ur")."""
@@ -324,6 +412,21 @@ def _flag(item: Any, problems: list[str], codes: tuple[str, ...] = ()) -> Flag |
         boost_patterns=_compile(boost.get("patterns"), f"{where}: boost", problems, codes),
         examples={lang: tuple(map(str, exs or ())) for lang, exs in (item.get("examples") or {}).items()},
     )
+
+
+def _model_flag(raw: Any, problems: list[str]) -> Flag | None:
+    """`model_flag`: the id and explanation shown when the model finds a scam that no flag
+    names; it has no patterns of its own."""
+    if raw is None:
+        return None
+    explain = raw.get("explain") if isinstance(raw, dict) else None
+    if not isinstance(raw, dict) or not raw.get("id") or not isinstance(explain, dict):
+        problems.append(f"{RULES_FILE}: model_flag: expected an id and an explanation per language")
+        return None
+    problems += [f"{RULES_FILE}: model_flag: no explanation in '{lang}'" for lang in LANGS
+                 if not str(explain.get(lang) or "").strip()]
+    return Flag(id=str(raw["id"]), weight=0.0, patterns=re.compile("(?!)"),
+                explain={lang: " ".join(str(explain.get(lang, "")).split()) for lang in LANGS})
 
 
 def _spelling(raw: Any, problems: list[str]) -> Spelling:

@@ -1,0 +1,99 @@
+"""The scam model: a logistic regression that weighs a message as the rules read it (hashed
+character n-grams and words) together with the rules' own findings (each red flag, each cap),
+trained on real and written messages (`data/scam/`, see its SOURCES.md).
+
+It is trained ahead of time by `scam_train.py` (scikit-learn, never loaded by the service) and
+shipped as numpy arrays beside the rules: `intents/scam_model.npz`, about 1.3 MB, read in a
+few milliseconds. The thresholds that turn its probability into a verdict were chosen on a
+calibration split of the data and are saved with the weights.
+
+Features: the text with every digit read as 0 (numbers differ from one copy of a scam to the
+next), its character n-grams of 2 to 5 and its words and word pairs (`features.py`), each
+hashed into a fixed number of buckets; counts sublinear (1 + log), each block of unit length."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.understanding.features import char_ids, word_ids
+
+MODEL_FILE = "scam_model.npz"
+CHAR_BUCKETS = 1 << 18
+WORD_BUCKETS = 1 << 16
+FEATURES = CHAR_BUCKETS + WORD_BUCKETS
+_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)  # multiplicative hashing: the ids' high bits pick the bucket
+_DIGIT = re.compile(r"\d")
+
+
+def _buckets(ids: np.ndarray, bits: int) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return ((ids * _FIBONACCI) >> np.uint64(64 - bits)).astype(np.int64)
+
+
+def _block(buckets: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    unique, counts = np.unique(buckets, return_counts=True)
+    values = (1.0 + np.log(counts)).astype(np.float32)
+    norm = float(np.sqrt(np.dot(values, values)))
+    return unique + offset, values / norm if norm else values
+
+
+def vector(prepared: str) -> tuple[np.ndarray, np.ndarray]:
+    """The text features of a prepared text (`ScamRules.prepare`): column indices and values."""
+    text = _DIGIT.sub("0", prepared)
+    chars = _block(_buckets(char_ids(text), 18), 0)
+    words = _block(_buckets(word_ids(text), 16), CHAR_BUCKETS)
+    return np.concatenate([chars[0], words[0]]), np.concatenate([chars[1], words[1]])
+
+
+def finding_names(flags: Iterable[str], caps: Iterable[str]) -> list[str]:
+    """The names of the rules' findings as the model knows them: `flag:<id>`, `cap:<id>`."""
+    return [f"flag:{f}" for f in flags] + [f"cap:{c}" for c in caps]
+
+
+@dataclass(frozen=True)
+class ScamModel:
+    weights: np.ndarray  # float32, one per hashed text feature
+    findings: dict[str, float]  # the weight of each rule finding ("flag:link", "cap:marketing")
+    bias: float
+    thresholds: dict[str, float]  # the least probability of "likely_scam" and of "suspicious"
+
+    def text_logit(self, prepared: str) -> float:
+        """The log-odds of the text features alone (to find the worst part of a long message)."""
+        columns, values = vector(prepared)
+        return float(values @ self.weights[columns]) + self.bias
+
+    def probability(self, prepared: str, findings: Iterable[str]) -> float:
+        logit = self.text_logit(prepared) + sum(self.findings.get(name, 0.0) for name in findings)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+
+    def verdict(self, probability: float) -> str:
+        if probability >= self.thresholds["likely_scam"]:
+            return "likely_scam"
+        return "suspicious" if probability >= self.thresholds["suspicious"] else "no_red_flags"
+
+    def save(self, path: Path) -> None:
+        names = sorted(self.findings)
+        with open(path, "wb") as handle:
+            np.savez_compressed(
+                handle, weights=self.weights.astype(np.float32), bias=np.float32(self.bias),
+                finding_names=np.array(names), finding_weights=np.array([self.findings[n] for n in names],
+                                                                        dtype=np.float32),
+                thresholds=np.array([self.thresholds["likely_scam"], self.thresholds["suspicious"]]))
+
+    @classmethod
+    def load(cls, path: Path) -> ScamModel:
+        with np.load(path) as data:
+            weights = data["weights"].astype(np.float32)
+            if weights.shape != (FEATURES,):
+                raise ValueError(f"{path}: {weights.shape[0]} features, expected {FEATURES}")
+            likely, suspicious = (float(t) for t in data["thresholds"])
+            findings = {str(n): float(w) for n, w in zip(data["finding_names"], data["finding_weights"],
+                                                         strict=True)}
+            thresholds = {"likely_scam": likely, "suspicious": suspicious}
+            return cls(weights, findings, float(data["bias"]), thresholds)

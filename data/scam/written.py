@@ -1,0 +1,78 @@
+"""Fill the slots of `written_templates.txt` and write `written.csv` (our own messages).
+
+    python data/scam/written.py > data/scam/written.csv
+
+Each line becomes three messages with different names, amounts, banks and links, seeded, so
+the file is the same on every run. `group` names the line: the training script keeps every
+copy of one line in the same split."""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+import sys
+from pathlib import Path
+
+SLOTS = {
+    "small": ["500", "1,500", "2,000", "3,500", "850", "1,200", "4,000", "750"],
+    "amount": ["12,000", "25,000", "35,000", "50,000", "75,600", "1,50,000", "8,500", "18,760"],
+    "amount2": ["3,210", "14,877", "52,004", "6,390", "120,450"],
+    "n4": ["1234", "5521", "0789", "4410", "9032", "2468"],
+    "name": ["Ali", "Sana", "Bilal", "Ayesha", "Usman", "Hira", "Kashif", "Fatima", "Zain"],
+    "shop": ["Daraz", "Khaadi", "Sapphire", "Bata", "Gul Ahmed", "Hum Mart", "Outfitters"],
+    "mobile": ["0300-0001234", "0345-0009876", "0312-0004455", "0333-0007788", "0301-0002121",
+               "+92 321 0006543", "03470001122"],
+    "link": ["https://jazzcash-bonus.top/claim", "http://ep-reward.xyz", "www.pk-verify.online/login",
+             "https://secure-pk.cc/form", "http://gift-pk.site/win", "https://pay-pk.vip/now",
+             "http://kyc-update.icu", "https://tinyurl.com/pk-claim8"],
+    "short": ["bit.ly/3xRw9q", "tinyurl.com/ep-cash", "cutt.ly/jc-bonus", "is.gd/pk5gift", "rb.gy/w4lt3t"],
+    "wallet": ["JazzCash", "Easypaisa", "SadaPay", "NayaPay", "UPaisa"],
+    "wallet_ur": ["جاز کیش", "ایزی پیسہ"],
+    "bank": ["HBL", "Meezan Bank", "UBL", "MCB", "Bank Alfalah", "Allied Bank", "NBP"],
+    "courier": ["TCS", "Leopards", "M&P", "Trax", "Pakistan Post"],
+    "plate": ["LEA-1234", "KHI-5521", "ICT-0789", "RIQ-4410"],
+    "track": ["PK2026031455", "TCS778812345", "LP0098123", "MP44556677"],
+    "operator": ["Jazz", "Zong", "Telenor", "Ufone", "Onic"],
+    "operator_ur": ["جاز", "زونگ", "ٹیلی نار", "یوفون"],
+    "wagroup": ["https://chat.whatsapp.com/Fk3l9PqRtYu", "chat.whatsapp.com/Hq72LmNo0p", "wa.me/923000001234"],
+    "official": ["jazzcash.com.pk", "hbl.com", "meezanbank.com", "easypaisa.com.pk", "nadra.gov.pk"],
+    "fakehost": ["secure-login.top", "verify-pk.xyz", "acc-help.cc", "login-pk.site"],
+    "code": ["117", "786", "3*21", "5002", "404", "100*2"],
+    "offlink": ["https://jazz.com.pk/offers", "https://www.telenor.com.pk/dl/mytelenor", "bit.ly/JazzWorldApp",
+                "https://www.zong.com.pk/offers", "bit.ly/UfoneApp", "https://tamashaweb.com"],
+    "shoplink": ["https://www.daraz.pk/sale", "khaadi.com", "https://pk.sapphireonline.pk/lawn", "bit.ly/BataEid",
+                 "https://www.foodpanda.pk"],
+    "banksite": ["hbl.com/cards", "https://www.meezanbank.com/offers", "ubldigital.com"],
+    "school": ["https://admissions.pu.edu.pk", "www.nust.edu.pk/admissions", "https://learn.example-academy.pk"],
+    "otp": ["482913", "551204", "903117", "7731", "66018"],
+    "date": ["12-03-2026", "05/11", "28 Feb", "15-06-2026", "21 Sep"],
+    "tid": ["8823401176", "31200456", "77120098", "5540021"],
+    "month": ["March", "October", "June", "January"],
+    "couriersite": ["https://www.tcsexpress.com/track", "leopardscourier.com", "https://www.mulphilog.com/tracking"],
+    "hospital": ["Shifa International", "Aga Khan Hospital", "Indus Hospital"],
+}
+SLOT = re.compile(r"\{(\w+)\}")
+COPIES = 3
+
+
+def main() -> None:
+    rng = random.Random(24)
+    here = Path(__file__).resolve().parent
+    writer = csv.DictWriter(sys.stdout, fieldnames=["text", "label", "lang", "source", "group"], lineterminator="\n")
+    writer.writeheader()
+    for number, line in enumerate((here / "written_templates.txt").read_text(encoding="utf-8").splitlines()):
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, lang, family, template = line.split("|", 3)
+        seen = set()
+        for _ in range(COPIES):
+            text = SLOT.sub(lambda m: rng.choice(SLOTS[m.group(1)]), template)
+            if text not in seen:
+                seen.add(text)
+                writer.writerow({"text": text, "label": label, "lang": lang, "source": f"written:{family}",
+                                 "group": f"w{number}"})
+
+
+if __name__ == "__main__":
+    main()
