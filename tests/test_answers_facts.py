@@ -93,11 +93,7 @@ def test_the_more_button_gives_the_rest_in_one_message(bot, content, intent, lan
     assert 0 < len(more.text) <= MORE_MAX and more.text == content.more(intent, lang)
 
 
-TYPED = [(i, lang) for i, lang in WITH_MORE if lang != "roman_ur"] + [
-    # A bare "mazeed" is read as English until the lexicon knows it (main's 4806a80 adds it):
-    # drop the mark once that is merged.
-    pytest.param(i, lang, marks=pytest.mark.xfail(reason="'mazeed' not yet in intents/lexicon.yaml"))
-    for i, lang in WITH_MORE if lang == "roman_ur" and i == "leak_news"]
+TYPED = [(i, lang) for i, lang in WITH_MORE if lang != "roman_ur" or i == "leak_news"]
 
 
 @pytest.mark.parametrize(("intent", "lang"), TYPED)
