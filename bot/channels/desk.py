@@ -57,9 +57,13 @@ class TelegramDesk:
         for post in outcome.staff:
             try:
                 await self._post(post)
-            except (TelegramError, LookupError) as exc:
+            except Exception as exc:  # the Bot API, or the store while noting the topic
                 log.warning("desk: %s post not taken: %s", post.kind, type(exc).__name__)
-                said = await self.work.call(desk_flow.not_posted, self.core, post, outcome.lang)
+                try:
+                    said = await self.work.call(desk_flow.not_posted, self.core, post, outcome.lang)
+                except Exception:  # the person's replies must still go out
+                    log.exception("desk: could not record a post not taken")
+                    continue
                 replies = said if post.kind == "open" else replies + said
         return replace(outcome, replies=replies) if replies != outcome.replies else outcome
 

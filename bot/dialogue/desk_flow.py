@@ -56,8 +56,7 @@ def desk(turn: Turn, intent: Intent) -> list[Reply]:
         return bot.plain_answer(turn, intent)
     case = bot.desk.live(turn.key)
     if case is not None:
-        return [bot.reply(turn, bot.content.text("desk_already", turn.lang, case=str(case.number)),
-                          [_end_option(turn)])]
+        return _already(turn, case)
     question = "" if turn.msg.choice else mask(turn.text)[:QUESTION_MAX]
     text = bot.content.text("desk_offer", turn.lang, hours=_hours(turn.bot, turn.lang),
                             days=str(bot.retention.cases // 86400))
@@ -95,8 +94,9 @@ def _open(turn: Turn, offered: str) -> list[Reply]:
     about = about if about in bot.content.intents else "human_help"
     turn.state.pending = None
     turn.intent = "desk_open"
-    if desk.live(turn.key) is not None:  # a second yes
-        return desk_already(turn)
+    case = desk.live(turn.key)
+    if case is not None:  # a second yes
+        return _already(turn, case)
     now = desk.clock()
     address = desk.seal(turn.msg.user_id)  # a private chat's id is its person's id
     number = desk.cases.open(desk.ref(turn.key), turn.msg.channel, address, lang, about, now)
@@ -111,10 +111,8 @@ def _open(turn: Turn, offered: str) -> list[Reply]:
     return [bot.reply(turn, text, [_end_option(turn)])]
 
 
-def desk_already(turn: Turn) -> list[Reply]:
-    case = turn.bot.desk.live(turn.key) if turn.bot.desk else None
-    number = str(case.number) if case else "-"
-    text = turn.bot.content.text("desk_already", turn.lang, case=number)
+def _already(turn: Turn, case: Case) -> list[Reply]:
+    text = turn.bot.content.text("desk_already", turn.lang, case=str(case.number))
     return [turn.bot.reply(turn, text, [_end_option(turn)])]
 
 
