@@ -322,3 +322,13 @@ def test_chat_desk_in_the_terminal(tmp_path):
     assert "ended this chat" in blocks[4] and "(topic closed)" in blocks[4]
     assert "3627" in blocks[5] and "[staff" not in blocks[5]
     assert not Path(tmp_path / "bot.db").read_bytes().count(b"local")
+
+
+def test_whatsapp_closing_past_the_window_sends_nothing_and_says_so(person):
+    person.channel, person.user = "whatsapp", "whatsapp:+923001234567"
+    person.say(ASK["en"])
+    person.say("yes")
+    person.clock.now += 25 * 3600
+    closed = person.staff("/close")
+    assert closed.relay is None and "The person was not told" in closed.posts[-1].text
+    assert person.desk.cases.get(1).state == "closed"

@@ -264,7 +264,15 @@ def _result(bot: Bot, case: Case, replies: list[Reply], posts: list[StaffPost] |
     address = bot.desk.unseal(case.address) if bot.desk else None
     if address is None:
         return StaffResult(posts=[*(posts or []), _note(bot, case, "desk_staff_undelivered")])
+    if not template and _window_passed(bot, case):  # free text would be refused: say so, send nothing
+        return StaffResult(posts=[*(posts or []), _note(bot, case, "desk_staff_window_passed")])
     return StaffResult(Relay(case.number, case.channel, address, case.lang, replies, template), posts or [])
+
+
+def _window_passed(bot: Bot, case: Case) -> bool:
+    """The person's channel takes only a template now (WhatsApp, a day after their last message)."""
+    window = WINDOWS.get(case.channel)
+    return bool(window and bot.desk and bot.desk.clock() - (case.last_person or case.opened) > window)
 
 
 def from_staff(bot: Bot, msg: StaffMessage) -> StaffResult | None:
@@ -292,8 +300,7 @@ def from_staff(bot: Bot, msg: StaffMessage) -> StaffResult | None:
         if msg.other or not msg.text.strip():
             return StaffResult(posts=[_note(bot, case, "desk_staff_text_only")])
         desk.cases.staff_wrote(case, now)
-        window = WINDOWS.get(case.channel)
-        if window and now - (case.last_person or case.opened) > window:  # only a template may go now
+        if _window_passed(bot, case):  # only a template may go now; the reply waits for the person
             desk.cases.hold(case.number, desk.seal_held([*desk.held(case), msg.text]))
             return _result(bot, case, [], template=True)
         text = bot.content.text("desk_staff_says", case.lang, text=msg.text)
