@@ -84,10 +84,10 @@ class Turn:
     forget: bool = False  # the person asked to be deleted: do not save state
     intent: str | None = None  # what the message was taken for, for counts and logs
     extra: dict[str, str] = field(default_factory=dict)
+    staff: list[StaffPost] = field(default_factory=list)  # for the desk's staff group, after the transaction
     limit_key: str = ""  # where the rate limit and lookup allowance are counted (see Bot.limit_key)
     tag: str = ""  # marks the person's misses and scam checks, so that deletion finds them
     later: Callable[[], list[Reply]] | None = None  # slow work for after the transaction
-    staff: list[StaffPost] = field(default_factory=list)  # for the desk's staff group, after the transaction
 
 
 @dataclass(frozen=True)
