@@ -26,13 +26,20 @@ def _inputs(text: list[str]) -> Iterator[str]:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.channels.terminal import run_chat
+    from cryptography.fernet import Fernet
+
+    from bot.channels.terminal import TerminalDesk, run_chat
     from bot.dialogue.core import Limits
     from bot.runtime import build_bot
 
+    settings = Settings.from_env()
+    # --desk: the desk on, with this screen as the staff group; relay addresses encrypted
+    # under BOT_ALERTS_KEY, or a key made for this session only.
+    key = (settings.alerts_key or Fernet.generate_key().decode()) if args.desk else ""
     # No rate limit at the terminal: it protects nothing there, and piped test questions
     # would go unanswered after the first twenty.
-    run_chat(build_bot(limits=Limits(per_minute=None)), phone=args.as_phone)
+    bot = build_bot(settings, limits=Limits(per_minute=None), desk_key=key)
+    run_chat(bot, phone=args.as_phone, desk=TerminalDesk(bot) if args.desk else None)
     return 0
 
 
@@ -79,11 +86,56 @@ def cmd_telegram(args: argparse.Namespace) -> int:
         ok = asyncio.run(register())
         print(f"webhook {'set to ' + url if ok else 'NOT set'}")
         return 0 if ok else 1
-    channel = TelegramChannel(
-        build_bot(settings), settings.telegram_token, settings.telegram_api_url, polling=True
-    )
+    from bot.channels.alert_sender import content_sids
+    from bot.channels.desk import TelegramDesk, staff_chat_of, tick_every
+    from bot.channels.twilio_api import TwilioApi
+
+    core = build_bot(settings)
+    staff_chat = staff_chat_of(settings, core)
+    channel = TelegramChannel(core, settings.telegram_token, settings.telegram_api_url, polling=True,
+                              staff_chat=staff_chat)
+    if staff_chat is not None:  # the desk, with its clock started once the loop runs
+        twilio = TwilioApi(settings.twilio_account_sid, settings.twilio_auth_token,
+                           settings.twilio_whatsapp_from, settings.twilio_api_url)
+        desk = channel.desk = TelegramDesk(core, channel.app.bot, staff_chat, channel.work, twilio,
+                                           content_sids(settings.twilio_desk_content_sid))
+
+        async def start_clock(app) -> None:  # noqa: ANN001 - the Application
+            app.create_task(desk.run_every(tick_every(settings.desk_wait_minutes)))
+
+        channel.app.post_init = start_clock
     # run_polling deletes any webhook first, then long-polls getUpdates until Ctrl-C.
     channel.app.run_polling(allowed_updates=["message", "callback_query"])
+    return 0
+
+
+def cmd_cases_list(args: argparse.Namespace) -> int:
+    """The desk's cases, newest first: number, state, language, times and counts; never who."""
+    import datetime as dt
+
+    from bot.state.backend import open_store
+    from bot.state.cases import case_store
+
+    store = open_store(Settings.from_env())
+    try:
+        cases = case_store(store).listing(args.limit)
+    finally:
+        store.close()
+
+    def when(moment: float | None) -> str | None:
+        return dt.datetime.fromtimestamp(moment, dt.UTC).isoformat(timespec="seconds") if moment else None
+
+    rows = [{"case": c.number, "state": c.state, "lang": c.lang, "about": c.about, "opened": when(c.opened),
+             "closed": when(c.closed), "from_person": c.from_person, "from_staff": c.from_staff,
+             "first_reply_seconds": None if c.first_reply is None else round(c.first_reply)} for c in cases]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    print("case\tstate\tlang\topened (UTC)\tclosed (UTC)\tin\tout\tfirst reply (s)")
+    for r in rows:
+        print("\t".join(str("-" if v is None else v) for v in (
+            r["case"], r["state"], r["lang"], r["opened"], r["closed"], r["from_person"], r["from_staff"],
+            r["first_reply_seconds"])))
     return 0
 
 
@@ -316,6 +368,8 @@ def parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="talk to the bot in the terminal")
     chat.add_argument("--as-phone", help="simulate a channel-verified phone number")
+    chat.add_argument("--desk", action="store_true",
+                      help='simulate the desk: staff posts shown here, a line "staff: ..." is a staff reply')
     chat.set_defaults(func=cmd_chat)
 
     serve = sub.add_parser("serve", help="run the web service (Telegram and WhatsApp webhooks)")
@@ -329,6 +383,13 @@ def parser() -> argparse.ArgumentParser:
     telegram = sub.add_parser("telegram", help="Telegram long polling, or register the webhook")
     telegram.add_argument("action", nargs="?", choices=["poll", "set-webhook"], default="poll")
     telegram.set_defaults(func=cmd_telegram)
+
+    cases = sub.add_parser("cases", help="the desk's cases (chats handed to helpline staff)")
+    csub = cases.add_subparsers(dest="cases_command", required=True)
+    clist = csub.add_parser("list", help="number, state, language, opened, closed, messages in and out")
+    clist.add_argument("--json", action="store_true")
+    clist.add_argument("--limit", type=int, default=0, help="the newest N only")
+    clist.set_defaults(func=cmd_cases_list)
 
     purge = sub.add_parser("purge", help="delete rows past their retention (the service does it hourly)")
     purge.set_defaults(func=cmd_purge)

@@ -46,6 +46,13 @@ class Settings:
     alerts_key: str = ""  # BOT_ALERTS_KEY: Fernet key(s) for alert addresses; empty: alerts are off
     alerts_db: Path = Path("var") / "alerts.db"  # BOT_ALERTS_DB: subscriptions and queued alerts
     twilio_alert_content_sid: str = ""  # WhatsApp template(s) for alerts: "HX.." or "en=HX..,ur=HX.."
+    # The desk (a chat handed to helpline staff): the staff's Telegram supergroup with topics;
+    # empty: no desk, human_help gives numbers to call.
+    staff_chat_id: str = ""
+    desk_wait_minutes: float = 10.0  # no staff reply this long: the person gets the numbers meanwhile
+    desk_hours: str = ""  # BOT_DESK_HOURS "09:00-17:00", Pakistan time: when staff are in
+    desk_staff_lang: str = "en"  # the language of the bot's notes in the staff group
+    twilio_desk_content_sid: str = ""  # WhatsApp template(s) asking the person to reply, outside the window
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -77,11 +84,17 @@ class Settings:
                 state=DAY * int(env.get("BOT_KEEP_STATE_DAYS") or 30),
                 seen=DAY * int(env.get("BOT_KEEP_SEEN_DAYS") or SEEN_DAYS),
                 misses=DAY * int(env.get("BOT_KEEP_MISSES_DAYS") or 90),
+                cases=DAY * int(env.get("BOT_KEEP_CASES_DAYS") or 30),
             ),
             state_url=env.get("BOT_STATE_URL", ""),
             alerts_key=env.get("BOT_ALERTS_KEY", ""),
             alerts_db=Path(env.get("BOT_ALERTS_DB") or db_path.parent / "alerts.db"),
             twilio_alert_content_sid=env.get("TWILIO_ALERT_CONTENT_SID", ""),
+            staff_chat_id=env.get("STAFF_TELEGRAM_CHAT_ID", "").strip(),
+            desk_wait_minutes=float(env.get("BOT_DESK_WAIT_MINUTES") or 10),
+            desk_hours=env.get("BOT_DESK_HOURS", "").strip(),
+            desk_staff_lang=env.get("BOT_DESK_STAFF_LANG") or "en",
+            twilio_desk_content_sid=env.get("TWILIO_DESK_CONTENT_SID", ""),
         )
 
 

@@ -9,17 +9,32 @@ from bot.breaches.lookup import BreachLookup, LookupLimits
 from bot.config import Settings
 from bot.content.load import load_content
 from bot.dialogue.core import Bot, Limits
-from bot.state.backend import open_store
+from bot.dialogue.desk import Desk, DeskConfig, parse_hours
+from bot.state.backend import StateStore, open_store
+from bot.state.cases import case_store
 from bot.state.sqlite_store import Store
 
 
-def build_bot(settings: Settings | None = None, limits: Limits | None = None) -> Bot:
-    """`limits`: the per-person limits; by default the settings' rate per minute."""
+def build_bot(settings: Settings | None = None, limits: Limits | None = None, desk_key: str = "") -> Bot:
+    """`limits`: the per-person limits; by default the settings' rate per minute. `desk_key`: a
+    Fernet key that turns the desk on without a staff group (the terminal's `chat --desk`)."""
     settings = settings or Settings.from_env()
     store = open_store(settings)  # SQLite, or Redis when BOT_STATE_URL says so
     limits = limits or Limits(per_minute=settings.rate_per_minute)
     return Bot(load_content(settings.content_dir), store, settings.secret, limits,
-               build_lookup(settings, store), settings.retention, build_alerts(settings))
+               build_lookup(settings, store), settings.retention, build_alerts(settings),
+               build_desk(settings, store, desk_key))
+
+
+def build_desk(settings: Settings, store: StateStore, key: str = "") -> Desk | None:
+    """The desk, when a staff group is set (STAFF_TELEGRAM_CHAT_ID) and relay addresses can be
+    encrypted (BOT_ALERTS_KEY); otherwise human_help gives the numbers to call."""
+    keys = key or (settings.alerts_key if settings.staff_chat_id else "")
+    if not keys:
+        return None
+    config = DeskConfig(settings.desk_wait_minutes, parse_hours(settings.desk_hours),
+                        settings.desk_staff_lang)
+    return Desk(case_store(store), keys, settings.secret, config)
 
 
 def build_alerts(settings: Settings) -> AlertStore | None:

@@ -24,7 +24,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
-from bot.channels.alert_sender import sending_every
+from bot.channels.alert_sender import content_sids, sending_every
+from bot.channels.desk import TelegramDesk, staff_chat_of, tick_every
 from bot.channels.media import MediaReader
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio_api import TwilioApi
@@ -63,9 +64,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     media = MediaReader.from_settings(settings)  # one OCR pool for both channels
     work = WorkQueue(core.store)  # the core off the loop when it would wait, one person at a time
     bodies = BodyReader()
+    staff_chat = staff_chat_of(settings, core)  # the desk's staff group, if there is a desk
     telegram = (
         TelegramChannel(core, settings.telegram_token, settings.telegram_api_url, metrics,
-                        inline=settings.telegram_inline, work=work, media=media)
+                        inline=settings.telegram_inline, work=work, media=media, staff_chat=staff_chat)
         if settings.telegram_token and settings.telegram_secret else None
     )
     twilio_api = TwilioApi(settings.twilio_account_sid, settings.twilio_auth_token,
@@ -75,6 +77,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                         settings.twilio_account_sid, twilio_api, work, media)
         if settings.twilio_auth_token and settings.public_url else None
     )
+    desk = None
+    if core.desk is not None and telegram is not None and staff_chat is not None:
+        desk = TelegramDesk(core, telegram.app.bot, staff_chat, work, twilio_api,
+                            content_sids(settings.twilio_desk_content_sid))
+        telegram.desk = desk
+        if whatsapp is not None:
+            whatsapp.desk = desk
+    else:
+        core.desk = None  # no staff group to hand a chat to: human_help gives numbers to call
 
     async def guarded(channel: str, request: Request, handler) -> Response:  # noqa: ANN001
         """Every webhook request: refusals as 4xx/503 with a counted reason, never a 500, and
@@ -165,6 +176,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                  "off (set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET)")
         log.info("whatsapp: %s", "on at /whatsapp" if whatsapp else
                  "off (set TWILIO_AUTH_TOKEN and PUBLIC_URL)")
+        log.info("desk: %s", f"on, staff group {staff_chat}" if desk else
+                 "off (set STAFF_TELEGRAM_CHAT_ID and BOT_ALERTS_KEY, with Telegram on)")
         if telegram:
             await telegram.app.initialize()
             await telegram.app.start()
@@ -175,12 +188,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         stop_watching = asyncio.Event()
         watching = asyncio.create_task(reloader.watch(stop_watching)) if settings.watch_content else None
         _reload_on_sighup(reloader)
+        every = tick_every(settings.desk_wait_minutes)
+        ticking = asyncio.create_task(desk.run_every(every)) if desk else None
         try:
             async with sending_every(ALERTS_EVERY, settings, core.alerts, lambda: core.content,
                                      telegram.app.bot if telegram else None):
                 yield
         finally:
             purging.cancel()
+            if ticking:
+                ticking.cancel()
             stop_watching.set()
             if watching:
                 await watching
@@ -199,11 +216,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_page),
         # read-only; a function, so that the page follows a content reload
         *admin_routes(core.store, lambda: core.content, settings.admin_token, reloader.reload,
-                      alerts=core.alerts.stats if core.alerts else None),
+                      alerts=core.alerts.stats if core.alerts else None,
+                      desk=core.desk.overview if core.desk else None),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.core, app.state.metrics, app.state.reloader = core, metrics, reloader
     app.state.telegram = telegram  # None when the channel is off
+    app.state.desk = desk  # the desk's staff side; None when there is no desk
     return app
 
 

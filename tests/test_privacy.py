@@ -420,7 +420,7 @@ def test_telegram_library_logs_no_ids_at_debug(session):
 HOUR = 3600
 RETENTION = Retention()
 DAYS = {"state": RETENTION.state // DAY, "seen": RETENTION.seen // DAY, "misses": RETENTION.misses // DAY,
-        "scam": RETENTION.scam // DAY}  # Store.purge keeps scam fingerprints this long
+        "scam": RETENTION.scam // DAY, "cases": RETENTION.cases // DAY}  # Store.purge keeps scam fingerprints this long
 # What the privacy answer must name in each language: each kept thing and its retention.
 KEPT = {
     "en": {
@@ -433,6 +433,7 @@ KEPT = {
         "misses": ["could not understand", "masked", "{misses} days"],
         "scam fingerprints": ["scams", "coded mark", "{scam} days"],
         "alerts": ["breach alerts", "encrypted", "for a year"],
+        "desk": ["staff", "masked", "telegram group", "encrypted while open", "{cases} days after it ends"],
         "sent to the breach service": ["Have I Been Pwned or XposedOrNot", "nowhere else"],
         "deletion": ["delete my data"],
     },
@@ -446,6 +447,7 @@ KEPT = {
         "misses": ["na samjhe gaye sawal", "chhupa kr", "{misses} din"],
         "scam fingerprints": ["fraud check", "coded nishan", "{scam} din"],
         "alerts": ["leak alerts", "encrypted", "ek saal"],
+        "desk": ["staff", "chhupa kr", "telegram group", "encrypted jab tak khula hai", "band hone ke {cases} din baad"],
         "sent to the breach service": ["Have I Been Pwned ya XposedOrNot", "kahin nahi"],
         "deletion": ["mera data mita do"],
     },
@@ -459,6 +461,7 @@ KEPT = {
         "misses": ["سمجھ نہ سکا", "چھپا کر", "{misses} دن"],
         "scam fingerprints": ["فراڈ", "کوڈ شدہ نشان", "{scam} دن"],
         "alerts": ["لیک الرٹس", "خفیہ", "ایک سال"],
+        "desk": ["عملہ", "چھپا کر", "ٹیلی گرام گروپ", "خفیہ جب تک کھلا ہے", "بند ہونے کے {cases} دن بعد"],
         "sent to the breach service": ["Have I Been Pwned یا XposedOrNot", "کہیں نہیں"],
         "deletion": ["میرا ڈیٹا مٹا دو"],
     },
@@ -477,7 +480,7 @@ def _missing(text: str, lang: str) -> dict[str, list[str]]:
 
 
 def test_the_retention_the_texts_state_is_the_code_default():
-    assert (DAYS["state"], DAYS["seen"], DAYS["misses"], DAYS["scam"]) == (30, 30, 90, 7)
+    assert (DAYS["state"], DAYS["seen"], DAYS["misses"], DAYS["scam"], DAYS["cases"]) == (30, 30, 90, 7, 30)
     assert RETENTION.outbox == HOUR  # "an hour at most"
 
 
@@ -498,10 +501,10 @@ def test_privacy_intent_says_what_is_kept_and_how_long(bot, lang):
 
 
 def test_the_full_statement_has_the_same_points_in_every_language(content):
-    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7"}
+    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7", "case_days": "30"}
     points = {lang: re.findall(r"(?m)^(\d+)\.", content.more("bot_privacy", lang, days)) for lang in LANGS}
     summary = {lang: re.findall(r"(?m)^(\d+)\.", content.answer("bot_privacy", lang, days)) for lang in LANGS}
-    assert points["en"] == points["roman_ur"] == points["ur"] == [str(n) for n in range(1, 8)]
+    assert points["en"] == points["roman_ur"] == points["ur"] == [str(n) for n in range(1, 9)]
     assert summary["en"] == summary["roman_ur"] == summary["ur"] == [str(n) for n in range(1, 5)]
 
 
@@ -510,7 +513,7 @@ def test_telegram_privacy_command_in_each_language(service, telegram_api, conten
     post_update(service, button_update(1, 31, f"lang:{lang}"))
     post_update(service, text_update(2, 31, "/privacy"))
     sent = telegram_api.wait_for("sendMessage", 2)
-    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7"}
+    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7", "case_days": "30"}
     assert sent[-1]["text"] == content.answer("bot_privacy", lang, days)
     buttons = [row[0]["callback_data"] for row in sent[-1]["reply_markup"]["inline_keyboard"]]
     assert buttons == ["more:bot_privacy", "delete:ask"]

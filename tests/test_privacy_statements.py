@@ -203,3 +203,91 @@ def test_message_ids_replies_and_counts_are_not_linked_to_the_person(person):
     assert len(person.rows("outbox")) == 1
     assert person.store.purge(RETENTION, now=time.time() + RETENTION.outbox + 60)["outbox"] == 1
     assert outcome.delivery and person.store.purge(RETENTION, now=time.time() + RETENTION.seen + 60)["seen"] >= 1
+
+
+# --- 8. staff: the question masked until the next message; after a yes, the messages masked in
+# the staff group, a case under a coded key, the address encrypted while open; {case_days} days
+# after it ends the messages (its topic) go, times and counts stay; "delete my data" erases it ---
+STAFF_SAID = {
+    "en": ["your question, masked, until your next message", "after a yes, your messages, masked, in the staff's "
+           "telegram group", "a case under a coded key", "encrypted while open",
+           "{case_days} days after it ends, the messages go; times and counts stay",
+           "erases the first and fifth to eighth points at once"],
+    "roman_ur": ["ap ka sawal, chhupa kr, agle message tak", "haan ke baad ap ke messages, chhupa kr, staff ke "
+                 "telegram group mein", "coded key ke neeche ek case", "encrypted jab tak khula hai",
+                 "band hone ke {case_days} din baad messages mit jate hain; waqt aur ginti rehti hai",
+                 "pehla aur panchwan se aathwan point foran mita deta hai"],
+    "ur": ["آپ کا سوال، چھپا کر، اگلے پیغام تک", "ہاں کے بعد آپ کے پیغامات، چھپا کر، عملے کے ٹیلی گرام گروپ میں",
+           "کوڈ شدہ کلید کے تحت ایک کیس", "چیٹ کا پتہ خفیہ جب تک کھلا ہے",
+           "بند ہونے کے {case_days} دن بعد پیغامات مٹ جاتے ہیں؛ صرف وقت اور گنتی رہتی ہے",
+           "پہلا اور پانچواں سے آٹھواں نکتہ فوراً مٹا دیتا ہے"],
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_staff_is_said(content, lang):
+    _said(content, "more:bot_privacy", lang, STAFF_SAID[lang])
+
+
+class _Clock:
+    now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_staff_is_true_of_what_the_code_keeps_and_erases(content, tmp_path):
+    from bot.dialogue.desk import Desk
+    from bot.state.cases import case_store
+
+    store, clock = Store(tmp_path / "bot.db"), _Clock()
+    desk = Desk(case_store(store), Fernet.generate_key().decode(), SECRET, clock=clock)
+    bot = Bot(content, store, SECRET, desk=desk)
+    key = user_key(SECRET, "whatsapp", SENDER)
+
+    def say(text: str, who: str = SENDER) -> object:
+        outcome = bot.handle(Incoming("whatsapp", who, text, verified_phone=who.removeprefix("whatsapp:")))
+        for post in outcome.staff:
+            if post.kind == "open":
+                desk.cases.set_topic(post.case, "2")
+        return outcome
+
+    # the question, masked, until the next message
+    say(f"my name is {NAME}, call {OTHER_NUMBER}: i need to talk to a real person")
+    pending = store.get_user(key).pending
+    assert "<name>" in pending and "<phone>" in pending and NAME not in pending and OTHER_NUMBER not in pending
+    say("yes")
+    assert store.get_user(key).pending is None
+    # after a yes: a case under a coded key, the chat address encrypted while open
+    (row,) = store.db.execute("SELECT person, address FROM cases").fetchall()
+    assert row[0] == desk.ref(key) and row[0] != key and SENDER not in row[0]
+    assert desk.unseal(row[1]) == SENDER and SENDER not in row[1]
+    say("he threatens me")
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    for secret in (SENDER, "3001234567", NAME, OTHER_NUMBER, "he threatens me"):  # no message text kept either
+        assert secret.encode() not in raw, secret
+    say("end chat")
+    (case,) = desk.cases.listing()
+    assert case.address is None and case.state == "closed"
+    # {case_days} days after it ends: unlinked, its topic listed for deletion; times and counts stay
+    from bot.dialogue import desk_flow
+
+    clock.now += RETENTION.cases - 60
+    assert desk_flow.expired(bot) == []
+    clock.now += 120
+    (expired,) = desk_flow.expired(bot)
+    assert expired.topic == "2"
+    desk.cases.anonymise(expired)
+    (left,) = desk.cases.listing()
+    assert (left.person, left.topic, left.opened, left.closed, left.from_person) == \
+        (None, None, case.opened, case.closed, 1)
+    # "delete my data" erases a case at once, with its topic
+    other = "whatsapp:+923217654321"
+    say("talk to a real person", other)
+    say("yes", other)
+    say("delete my data", other)
+    erased = say("yes", other)
+    assert [p.kind for p in erased.staff] == ["erase"]
+    assert [c.number for c in desk.cases.listing()] == [left.number]
+    store.close()

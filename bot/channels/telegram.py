@@ -29,6 +29,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.channels.desk import TelegramDesk
 from bot.channels.followups import settle
 from bot.channels.media import MediaReader
 from bot.channels.render import split, with_feedback
@@ -80,7 +81,7 @@ class Handled:
 class TelegramChannel:
     def __init__(self, core: Bot, token: str, api_url: str, metrics: Metrics | None = None,
                  polling: bool = False, inline: bool = False, work: WorkQueue | None = None,
-                 media: MediaReader | None = None):
+                 media: MediaReader | None = None, staff_chat: int | None = None):
         builder = (ApplicationBuilder().token(token).base_url(f"{api_url}/bot")
                    .base_file_url(f"{api_url}/file/bot")
                    .request(AiohttpRequest(POOL_SIZE)).get_updates_request(AiohttpRequest(1)))
@@ -96,6 +97,11 @@ class TelegramChannel:
         # Webhook mode with `inline`: a one-message reply goes back in the webhook's response
         # (the Bot API runs a method given there), which saves a request to the Bot API.
         self.inline = inline and not polling
+        # The desk's staff group (bot/channels/desk.py, set as `desk` by the service): everything
+        # from it goes there, first, and never to the core as a person's message.
+        self.desk: TelegramDesk | None = None
+        if staff_chat is not None:
+            self.app.add_handler(MessageHandler(filters.Chat(chat_id=staff_chat), self.on_staff))
         for command, value in COMMANDS.items():
             self.app.add_handler(CommandHandler(command, self._command(value)))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
@@ -113,6 +119,15 @@ class TelegramChannel:
             _HANDLED.reset(token)
             _forget_ids_marked_for_persistence(self.app)
         return record[-1] if record else None
+
+    async def on_staff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if self.desk is None:
+            return
+        try:
+            await self.desk.on_update(update)
+        except StoreBusy:
+            _record(Handled(busy=True))
+            raise
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -184,6 +199,8 @@ class TelegramChannel:
             chat = update.effective_chat
             send_later = partial(self._send_replies, chat.id) if chat is not None else None
             outcome = replace(outcome, replies=await settle(self.work, who, outcome, send_later))
+            if outcome.staff and self.desk is not None:  # to the staff group first, in the person's turn
+                outcome = await self.desk.post(outcome)
             await self._deliver(update, outcome)
 
     async def _deliver(self, update: Update, outcome: Outcome) -> None:

@@ -20,6 +20,7 @@ from functools import partial
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.channels.desk import TelegramDesk
 from bot.channels.followups import settle
 from bot.channels.media import MediaReader
 from bot.channels.render import numbered, split
@@ -57,6 +58,7 @@ class WhatsAppChannel:
         self.account_sid = account_sid
         self.api = api if api is not None and api.configured else None
         self.work = work or WorkQueue()
+        self.desk: TelegramDesk | None = None  # the desk's staff side, set by the service
 
     def signed(self, path: str, query: str, form: Mapping[str, str], signature: str) -> bool:
         """Twilio signs the whole URL it called, query included: behind a proxy that is
@@ -89,6 +91,8 @@ class WhatsAppChannel:
         async with self.work.person(who):
             outcome = await self.work.core(self.core.handle, incoming)
             outcome = replace(outcome, replies=await settle(self.work, who, outcome, send_later))
+            if outcome.staff and self.desk is not None:  # to the staff group, in the person's turn
+                outcome = await self.desk.post(outcome)
         return outcome, twiml(outcome)
 
     async def send(self, to: str, replies: list[Reply]) -> None:

@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from bot.breaches.alerts import AlertStore
 from bot.breaches.lookup import BreachLookup
 from bot.config import keyed, user_key
-from bot.content.load import Content
+from bot.content.load import Content, Intent
 from bot.dialogue import (
     details_flow,
     feedback_flow,
@@ -19,6 +19,7 @@ from bot.dialogue import (
     media_flow,
 )
 from bot.dialogue import registry as actions
+from bot.dialogue.desk import Desk, StaffPost
 from bot.dialogue.kept import figures
 from bot.dialogue.messages import Incoming, Option, Reply, replies_from_json, replies_to_json
 from bot.state.sqlite_store import Retention, Store, UserState
@@ -57,7 +58,8 @@ class Outcome:
 
     `delivery`: the key to confirm with `Bot.delivered` once the replies went out.
     `later`: slow work (an HIBP lookup) to run off the event loop after the transaction; its
-    replies take the place of `replies` (a "checking…") if ready soon, else follow them."""
+    replies take the place of `replies` (a "checking…") if ready soon, else follow them.
+    `staff`: what the staff group of the desk should get, in order (bot/dialogue/desk.py)."""
 
     replies: list[Reply]
     status: str
@@ -65,6 +67,7 @@ class Outcome:
     lang: str = "en"
     delivery: str | None = None
     later: Callable[[], list[Reply]] | None = None
+    staff: tuple[StaffPost, ...] = ()
 
 
 @dataclass
@@ -81,6 +84,7 @@ class Turn:
     forget: bool = False  # the person asked to be deleted: do not save state
     intent: str | None = None  # what the message was taken for, for counts and logs
     extra: dict[str, str] = field(default_factory=dict)
+    staff: list[StaffPost] = field(default_factory=list)  # for the desk's staff group, after the transaction
     limit_key: str = ""  # where the rate limit and lookup allowance are counted (see Bot.limit_key)
     tag: str = ""  # marks the person's misses and scam checks, so that deletion finds them
     later: Callable[[], list[Reply]] | None = None  # slow work for after the transaction
@@ -103,9 +107,10 @@ class Loaded:
 class Bot:
     def __init__(self, content: Content, store: Store, secret: bytes, limits: Limits = Limits(),
                  lookup: BreachLookup | None = None, retention: Retention | None = None,
-                 alerts: AlertStore | None = None):
+                 alerts: AlertStore | None = None, desk: Desk | None = None):
         self.store = store
         self.alerts = alerts  # breach-alert subscriptions (alerts_flow); None: alerts are off
+        self.desk = desk  # chats handed to helpline staff (desk_flow); None: no desk
         self.retention = retention or Retention()  # how long rows are kept: /privacy says it
         self.secret = secret
         self.limits = limits
@@ -165,7 +170,7 @@ class Bot:
         if turn.forget:
             self.store.wipe()
         return Outcome(replies, "answered" if turn.intent != "rate_limited" else "rate_limited",
-                       turn.intent, turn.lang, delivery if replies else None, turn.later)
+                       turn.intent, turn.lang, delivery if replies else None, turn.later, tuple(turn.staff))
 
     def delivered(self, outcome: Outcome) -> None:
         """The channel sent the outcome's replies: forget them."""
@@ -185,6 +190,9 @@ class Bot:
         return self.matcher.normaliser.detect_language(text, normalised) or state.lang or "en"
 
     def _handle(self, turn: Turn) -> list[Reply]:
+        taken = actions.before(turn)  # an open chat with helpline staff takes the message
+        if taken is not None:
+            return taken
         if turn.msg.media:  # a picture (read by the channel), a voice note, a location...
             return media_flow.respond(turn)
         if not turn.text.strip() and not (turn.msg.choice or turn.msg.shared_contact):
@@ -282,6 +290,11 @@ class Bot:
             return self.private_only(turn)
         if intent.action:
             return actions.run(intent.action, turn, intent)
+        return self.plain_answer(turn, intent)
+
+    def plain_answer(self, turn: Turn, intent: Intent) -> list[Reply]:
+        """The intent's answer as its file gives it (an action may fall back to it)."""
+        intent_id = intent.id
         text = self.content.answer(intent_id, turn.lang, figures(self.retention))
         options = details_flow.more_option(turn, intent) + self.intent_options(turn, intent.options)
         return [feedback_flow.ask(turn, intent_id, self.reply(turn, text, options))]

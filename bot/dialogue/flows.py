@@ -4,6 +4,7 @@ questions in `bot.dialogue.registry`. The core imports this; no flow imports the
 from bot.dialogue import (  # noqa: F401
     alerts_flow,
     breach_flow,
+    desk_flow,
     details_flow,
     feedback_flow,
     greeting_flow,

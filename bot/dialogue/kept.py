@@ -25,6 +25,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("seen_days", lambda r: r.seen, DAY, "ids of answered messages (BOT_KEEP_SEEN_DAYS)"),
     Figure("misses_days", lambda r: r.misses, DAY, "masked questions not understood (BOT_KEEP_MISSES_DAYS)"),
     Figure("scam_days", lambda r: r.scam, DAY, "fingerprints of messages checked for scams"),
+    Figure("case_days", lambda r: r.cases, DAY,
+           "a closed desk case: its tie to the person, its staff topic (BOT_KEEP_CASES_DAYS)"),
 )
 NAMES = frozenset(f.name for f in FIGURES)
 

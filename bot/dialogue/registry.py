@@ -27,6 +27,9 @@ INTERCEPTORS: list[Callable[[Turn, Match], list[Reply] | None]] = []
 CONTACT_PENDING: dict[str, Callable[[Turn, str], list[Reply] | None]] = {}
 # Run on "delete my data", beside the state store's own deletion (e.g. alert subscriptions).
 ON_DELETE: list[Callable[[Turn], None]] = []
+# Run before anything else, even a picture: each may take the message over (a chat handed to
+# helpline staff takes the person's messages while it is open).
+BEFORE: list[Callable[[Turn], list[Reply] | None]] = []
 
 
 def action(name: str) -> Callable[[Action], Action]:
@@ -54,6 +57,14 @@ def choose(turn: Turn, value: str) -> list[Reply] | None:
 def intercept(turn: Turn, match: Match) -> list[Reply] | None:
     for interceptor in INTERCEPTORS:
         replies = interceptor(turn, match)
+        if replies is not None:
+            return replies
+    return None
+
+
+def before(turn: Turn) -> list[Reply] | None:
+    for take in BEFORE:
+        replies = take(turn)
         if replies is not None:
             return replies
     return None

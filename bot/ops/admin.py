@@ -109,6 +109,7 @@ class Overview:
     stale_intents: list[Intent]
     days: int
     alerts: dict[str, int] | None = None  # breach alerts: subscribers, queued, sent, failed
+    desk: dict | None = None  # the desk: open cases and first response times (Desk.overview)
 
     def as_dict(self) -> dict:
         return {
@@ -119,6 +120,7 @@ class Overview:
             "stale_intents": [{"id": i.id, "reviewed": i.reviewed.isoformat() if i.reviewed else None}
                               for i in self.stale_intents],
             "alerts": self.alerts,
+            "desk": self.desk,
         }
 
 
@@ -144,7 +146,8 @@ def _days(request: Request) -> int:
 # --- routes ---
 def admin_routes(store: Store, content: Content | Callable[[], Content], token: str,
                  reload: Callable[[], Awaitable[Any]] | None = None,
-                 alerts: Callable[[], dict[str, int]] | None = None) -> list[Route]:
+                 alerts: Callable[[], dict[str, int]] | None = None,
+                 desk: Callable[[int], dict] | None = None) -> list[Route]:
     """The admin routes. `content` may be a function returning the content in use, so that
     the page follows a reload; `reload`, when given, is what `POST /admin/reload` runs (the
     content reloader: its result has `ok`, `problems` and `intents`)."""
@@ -164,13 +167,14 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         misses = store.recent_misses(time.time() - days * DAY)
         used = current()
         alert_counts = alerts() if alerts else None
+        desk_figures = desk(days) if desk else None
 
         def build() -> Overview:
             matcher = matchers.of(used)
             groups = mark_covered(group_misses(misses, matcher.normaliser.normalise), matcher)
             today = dt.datetime.now(dt.UTC).date()
             return Overview(compute(counts, votes, since, until), groups, stale_facts(used, today),
-                            stale_intents(used, today), days, alert_counts)
+                            stale_intents(used, today), days, alert_counts, desk_figures)
 
         return await run_in_threadpool(build)
 
@@ -459,7 +463,8 @@ def _summary(o: Overview) -> str:
 def render_page(o: Overview) -> str:
     return _document("Mehfooz admin", (
         f'<h1>Mehfooz admin</h1><form method="post" action="/admin/logout"><button>Log out</button></form>'
-        f"{_summary(o)}{_charts(o)}{_misses_section(o)}{_stale_section(o)}{_alerts_section(o)}"))
+        f"{_summary(o)}{_charts(o)}{_misses_section(o)}{_stale_section(o)}{_alerts_section(o)}"
+        f"{_desk_section(o)}"))
 
 
 def _alerts_section(o: Overview) -> str:
@@ -469,3 +474,25 @@ def _alerts_section(o: Overview) -> str:
                     for name, n in o.alerts.items())
     return f'<h2>Breach alerts</h2><table id="alerts">{cells}</table>'
 
+
+
+def _desk_section(o: Overview) -> str:
+    """The desk: each open case (how long the person has waited for staff), and how soon
+    staff first answered the cases of the period."""
+    if o.desk is None:
+        return ""
+    rows = "".join(
+        f'<tr><td class="num">{_e(c["case"])}</td><td>{_e(c["lang"])}</td>'
+        f'<td>{_e(dt.datetime.fromtimestamp(c["opened"], dt.UTC).strftime("%Y-%m-%d %H:%M"))}</td>'
+        f'<td class="num">{_e(c["from_person"])} / {_e(c["from_staff"])}</td>'
+        f'<td class="num">{_e("-" if c["waiting_minutes"] is None else c["waiting_minutes"])}</td></tr>'
+        for c in o.desk["open"]) or '<tr><td colspan="5" class="muted">none</td></tr>'
+    first = o.desk["first_response"]
+    minutes = {k: "-" if first[k] is None else f"{first[k] / 60:.1f} min"
+               for k in ("median_seconds", "p90_seconds")}
+    return ('<h2>Desk: open cases</h2><table id="desk-open"><tr><th class="num">case</th><th>language</th>'
+            '<th>opened (UTC)</th><th class="num">messages in / out</th><th class="num">waiting (min)</th>'
+            f'</tr>{rows}</table><p id="desk-response">First staff reply, cases opened in the period: median '
+            f'<b id="desk-median">{minutes["median_seconds"]}</b>, 90th percentile '
+            f'<b id="desk-p90">{minutes["p90_seconds"]}</b> ({_e(first["answered"])} answered, '
+            f'{_e(first["unanswered"])} not yet).</p>')

@@ -38,6 +38,7 @@ class Retention:
     misses: int = 90 * DAY
     scam: int = 7 * DAY  # a scam fingerprint counts (and is kept) for a week
     outbox: int = 3600  # replies never confirmed delivered: channels stop re-delivering within the hour
+    cases: int = 30 * DAY  # a closed desk case stays tied to its person (and its staff topic) this long
 
 
 class StoreBusy(sqlite3.OperationalError):

@@ -11,6 +11,17 @@ call, so tests can assert on what the bot sent; `queue_update` feeds `getUpdates
         tg.succeeded("sendMessage")     # only the calls answered 200
         file_id = tg.add_file(png_bytes)  # for a photo update; getFile and the download serve it
         tg.downloads                    # file paths fetched from /file/bot<token>/...
+        tg.calls("createForumTopic")    # topics made in a forum supergroup (the desk's staff group)
+
+Forum topics, as the Bot API documents them: `createForumTopic(chat_id, name[, icon_color])`
+answers a ForumTopic `{"message_thread_id", "name", "icon_color"}` (thread ids count up from
+2, as in a real forum, whose General topic is 1); `closeForumTopic`, `reopenForumTopic` and
+`deleteForumTopic(chat_id, message_thread_id)` answer true, or 400 for a topic the chat does
+not have (`TOPIC_ID_INVALID`), a closed topic closed again (`TOPIC_NOT_MODIFIED`); and
+`sendMessage` with `message_thread_id` answers a message with that `message_thread_id` and
+`is_topic_message: true` in a supergroup chat (`"type": "supergroup", "is_forum": true`), or
+400 (`message thread not found`) for a deleted topic. `topic_update` builds a member's message
+in a topic, as Telegram delivers it to the bot.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ class FakeTelegram(LocalServer):
         self.files: dict[str, bytes] = {}  # file_id -> content, served by getFile and /file/
         self.downloads: list[str] = []  # file paths fetched, in order
         self.delays: dict[str, float] = {}  # method -> seconds each answer waits
+        self.topics: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, thread) -> {"name", "closed"}
         self.lock = threading.Condition()
 
     # --- what tests use ---
@@ -86,6 +98,11 @@ class FakeTelegram(LocalServer):
         with self.lock:
             self.failures.setdefault(method, []).append((status, body))
 
+    def sent_to(self, chat_id: int, thread: int | None = None) -> list[str]:
+        """The texts of the messages sent to a chat (to one of its topics, when given)."""
+        return [str(p.get("text", "")) for p in self.succeeded("sendMessage") if int(p["chat_id"]) == chat_id
+                and (thread is None or int(p.get("message_thread_id") or 0) == thread)]
+
     # --- the API ---
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
@@ -93,10 +110,29 @@ class FakeTelegram(LocalServer):
         if method == "sendMessage":
             with self.lock:
                 sent = len(self.calls("sendMessage"))
-            return {
+            chat = int(params["chat_id"])
+            message = {
                 "message_id": 1000 + sent, "date": int(time.time()), "text": params.get("text", ""),
-                "chat": {"id": int(params["chat_id"]), "type": "private"}, "from": BOT_USER,
+                "chat": {"id": chat, "type": "private"} if chat > 0 else
+                        {"id": chat, "type": "supergroup", "title": "Staff", "is_forum": True},
+                "from": BOT_USER,
             }
+            if params.get("message_thread_id"):
+                message |= {"message_thread_id": int(params["message_thread_id"]), "is_topic_message": True}
+            return message
+        if method == "createForumTopic":
+            with self.lock:
+                thread = 2 + sum(1 for chat, _ in self.topics if chat == int(params["chat_id"]))
+                self.topics[(int(params["chat_id"]), thread)] = {"name": params["name"], "closed": False}
+            return {"message_thread_id": thread, "name": params["name"], "icon_color": 7322096}
+        if method in {"closeForumTopic", "reopenForumTopic"}:
+            with self.lock:
+                self.topics[_topic(params)]["closed"] = method == "closeForumTopic"
+            return True
+        if method == "deleteForumTopic":
+            with self.lock:
+                del self.topics[_topic(params)]
+            return True
         if method == "getUpdates":
             return self._take_updates(float(params.get("timeout") or 0), int(params.get("offset") or 0))
         if method in {"answerCallbackQuery", "setWebhook", "deleteWebhook", "deleteMessage", "setMyCommands"}:
@@ -108,6 +144,19 @@ class FakeTelegram(LocalServer):
                     "file_size": len(data), "file_path": f"photos/{params['file_id']}.jpg"}
         if method == "getWebhookInfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        return None
+
+    def _topic_error(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The Bot API's refusals for topics that do not exist or are closed already (call under
+        the lock)."""
+        if method in {"closeForumTopic", "reopenForumTopic", "deleteForumTopic"}:
+            topic = self.topics.get(_topic(params))
+            if topic is None:
+                return _bad_request("TOPIC_ID_INVALID")
+            if topic["closed"] == (method == "closeForumTopic") and method != "deleteForumTopic":
+                return _bad_request("TOPIC_NOT_MODIFIED")
+        if method == "sendMessage" and params.get("message_thread_id") and _topic(params) not in self.topics:
+            return _bad_request("message thread not found")
         return None
 
     def _take_updates(self, timeout: float, offset: int) -> list[dict[str, Any]]:
@@ -139,6 +188,7 @@ class FakeTelegram(LocalServer):
                     if method == "getFile" and str(params.get("file_id")) not in fake.files:
                         failure = (400, {"ok": False, "error_code": 400,
                                          "description": "Bad Request: invalid file_id"})
+                    failure = failure or fake._topic_error(method, params)
                     hang_up = not failure and fake.disconnects.get(method, 0) > 0
                     if hang_up:
                         fake.disconnects[method] -= 1
@@ -183,6 +233,14 @@ class FakeTelegram(LocalServer):
                 pass
 
         return Handler
+
+
+def _topic(params: dict[str, Any]) -> tuple[int, int]:
+    return int(params["chat_id"]), int(params["message_thread_id"])
+
+
+def _bad_request(description: str) -> tuple[int, dict[str, Any]]:
+    return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}
 
 
 def _params(content_type: str, body: bytes) -> dict[str, Any]:
@@ -249,4 +307,22 @@ def contact_update(update_id: int, user_id: int, phone: str, contact_user_id: in
         contact["user_id"] = contact_user_id
     message = {"message_id": update_id, "date": int(time.time()), "chat": {"id": user_id, "type": "private"},
                "from": user, "contact": contact}
+    return {"update_id": update_id, "message": message}
+
+
+def topic_update(update_id: int, chat_id: int, thread: int | None, user_id: int, text: str | None = None,
+                 first_name: str = "Staff", is_bot: bool = False, **fields: Any) -> dict[str, Any]:
+    """A member's message in a forum topic of a supergroup (`thread` None: the General topic,
+    which carries no thread id), as Telegram delivers it; `fields` adds e.g. `photo=[...]`,
+    `forum_topic_closed={}` or `sender_chat={...}`."""
+    user = {"id": user_id, "is_bot": is_bot, "first_name": first_name}
+    message: dict[str, Any] = {
+        "message_id": update_id, "date": int(time.time()), "from": user,
+        "chat": {"id": chat_id, "type": "supergroup", "title": "Staff", "is_forum": True}, **fields}
+    if thread is not None:
+        message |= {"message_thread_id": thread, "is_topic_message": True}
+    if text is not None:
+        message["text"] = text
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
     return {"update_id": update_id, "message": message}
