@@ -42,6 +42,9 @@ REAL = [
     ("after_leak", "میرا سارا ڈیٹا لیک ہو گیا ہے"),
     # blocking calls from unknown numbers
     ("stop_marketing_calls", "unknown numbers se calls kaise block karun"),
+    # the same words as the near misses below, but about safety
+    ("human_help", "usne meri call record kar li aur ab blackmail kar raha hai"),
+    ("vpn_wifi", "is the dhaba's free wifi ok for sending money on jazzcash"),
 ]
 
 NEAR_MISSES = [
@@ -51,6 +54,12 @@ NEAR_MISSES = [
     "matric ka paper leak hua hai kya is saal",
     "zong me job ki vacancy hai? cv kahan bhejun",
     "آج رات کا میچ کون جیتے گا",
+    # sharing a word with a topic: a language lesson, a caller tune, a phone's tax, an app, a job
+    "how do you say 'leak' in sindhi",
+    "jazz pe caller tune wala gana badalna hai",
+    "pta tax on a pixel 9 pro bought in london",
+    "best app to record phone calls on oppo",
+    "سیکیورٹی گارڈ کی نوکری کے لیے کہاں اپلائی کروں",
 ]
 
 
