@@ -43,6 +43,8 @@ MAX_VALUE = 64  # bytes of an option's value (Telegram's callback_data limit)
 # "N other people checked this message" is said only from this many: fewer could be one
 # person (the sender) learning that the one they wrote to asked about it.
 MIN_OTHERS = 5
+NOTICE_WORDS = 5  # a code notice names its sender or says what the code is for
+_ONE_TIME = re.compile(r"one[\s-]?time|\botp\b|او ?ٹی ?پی", re.IGNORECASE)  # "one-time password is 482913"
 PASTE_OPTIONS = [SHARED, "report_fraud"]
 STORY_OPTIONS = [SHARED, "report_fraud"]
 CLEAN_OPTIONS = ["report_fraud", "phishing_tips"]
@@ -226,8 +228,11 @@ def _why_typed(turn: Turn) -> list[Reply] | None:
 
 
 def _real_code(turn: Turn, message: str) -> bool:
-    """A one-time code as a bank, wallet or app sends it (not the person's own words)."""
-    return find_sensitive(message) == "otp" and not scam_text.is_mine(message, _own_words(turn))
+    """A one-time code as a bank, wallet or app sends it ("482913 is your Easypaisa code"):
+    not the person's own words ("my otp is 4829"), nor a bare "pin: 1234"."""
+    kind = find_sensitive(message)
+    code = kind == "otp" or (kind == "password" and bool(_ONE_TIME.search(message)))
+    return code and len(message.split()) >= NOTICE_WORDS and not scam_text.is_mine(message, _own_words(turn))
 
 
 def _read(turn: Turn) -> Reading:
