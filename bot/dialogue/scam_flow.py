@@ -56,6 +56,8 @@ def scam_check(turn: Turn, intent: Intent) -> list[Reply]:
     reading = _read(turn)
     rules = turn.bot.scam_rules
     if reading.kind == STORY:
+        if scam_text.gave_code(turn.text, _own_words(turn)):  # "he called... and I gave it"
+            return turn.bot.answer_intent(turn, SHARED)
         verdict = rules.check(turn.text)
         if verdict.flags:
             return _described(turn, verdict)
@@ -83,7 +85,11 @@ def _pending(turn: Turn) -> list[Reply] | None:
     reading = Reading(PASTE, turn.text) if turn.msg.media else _read(turn)
     match = turn.bot.matcher.match(turn.text, turn.normalised)
     if reading.kind == STORY:
-        return None if match.intent not in (None, INTENT) else _described(turn, rules.check(turn.text))
+        if match.intent not in (None, INTENT):
+            return None
+        if scam_text.gave_code(turn.text, _own_words(turn)):
+            return turn.bot.answer_intent(turn, SHARED)
+        return _described(turn, rules.check(turn.text))
     if match.intent == SHARED or (match.intent not in (None, INTENT) and reading.kind != PASTE):
         return None
     message = reading.message if reading.kind == PASTE else turn.text
@@ -96,7 +102,7 @@ def forwarded(turn: Turn, match: Match) -> list[Reply] | None:
     person's own words is theirs, not a message to judge."""
     reading = _read(turn)
     if reading.kind == STORY:
-        return _secret_story(turn, match)
+        return _own_story(turn, match)
     if match.intent == SHARED:
         return None
     if reading.kind != PASTE:  # a real code notice is short: "482913 is your Easypaisa code"
@@ -110,16 +116,21 @@ def forwarded(turn: Turn, match: Match) -> list[Reply] | None:
     return None
 
 
-def _secret_story(turn: Turn, match: Match) -> list[Reply] | None:
-    """A story that carries a code or a CNIC reaches the interceptors unmatched (the core
+def _own_story(turn: Turn, match: Match) -> list[Reply] | None:
+    """A story in the person's own words: the intent the matcher chose answers it. When it
+    has none, a code already given gets the shared_code answer and a clear scam described
+    gets its verdict. A story that carries a code or a CNIC reaches here unmatched (the core
     takes it for a pasted scam first): "I gave him 482913" is still the person's own story."""
-    if match.intent is not None or not find_sensitive(turn.text):
-        return None  # the answer to the intent the matcher chose (shared_code, scam_check...)
-    match = turn.bot.matcher.match(turn.text, turn.normalised)
-    if match.intent == SHARED:
+    secret = match.intent is None and bool(find_sensitive(turn.text))
+    if secret:
+        match = turn.bot.matcher.match(turn.text, turn.normalised)
+    elif match.intent is not None:
+        return None
+    if match.intent == SHARED or (match.intent is None and scam_text.gave_code(turn.text, _own_words(turn))):
         return turn.bot.answer_intent(turn, SHARED)
-    if match.intent == INTENT:
-        return _described(turn, turn.bot.scam_rules.check(turn.text))
+    verdict = turn.bot.scam_rules.check(turn.text) if match.intent in (None, INTENT) else None
+    if verdict and (match.intent == INTENT or verdict.verdict == "likely_scam"):
+        return _described(turn, verdict)
     return None
 
 

@@ -25,17 +25,19 @@ MAX_REST_WORDS = 5  # a part with more words than this beside its question is no
 # and after a question mark.
 _BREAK = re.compile(r"\n+|\.{3,}|…+|۔{2,}|(?<=[?؟!])\s+")
 _QUOTED = re.compile(r"[\"“”«»]([^\"“”«»]{12,})[\"“”«»]|(?<!\w)'([^']{12,})'(?!\w)")
-KEYS = ("asking", "story", "mine")
+KEYS = ("asking", "story", "gave", "mine")
 
 
 @dataclass(frozen=True)
 class OwnWords:
     """`asking`: a question or remark about a message ("is this real", "ye msg aya hai");
-    `story`: a call or an event told by the person ("he asked for my pin", "maine bata diya");
+    `story`: a call or an event told by the person ("he asked for my pin", "mujhe call aayi");
+    `gave`: a story of a code already given away ("i gave him the otp", "code bata diya");
     `mine`: the person's own voice ("my", "mera", "میرا")."""
 
     asking: re.Pattern[str] | None = None
     story: re.Pattern[str] | None = None
+    gave: re.Pattern[str] | None = None
     mine: re.Pattern[str] | None = None
 
 
@@ -90,13 +92,19 @@ def _compile(entries: tuple[str, ...]) -> re.Pattern[str] | None:
 def read(text: str, words: OwnWords) -> Reading:
     """Tell a story from a pasted message or a question, and cut the person's own words from
     around a pasted message."""
-    if words.story and words.story.search(normalise(text)):
+    folded = normalise(text)
+    if any(p and p.search(folded) for p in (words.story, words.gave)):
         return Reading(STORY, text)
     start, end = _message_span(text, words)
     message = text[start:end].strip().rstrip(",;:-–— ")
     if message and (len(message.split()) >= MIN_WORDS or URL.search(message)):
         return Reading(PASTE, message)
     return Reading(QUESTION, text)
+
+
+def gave_code(text: str, words: OwnWords) -> bool:
+    """The person tells of a code, PIN or password already given away."""
+    return bool(words.gave and words.gave.search(normalise(text)))
 
 
 def is_mine(text: str, words: OwnWords) -> bool:
