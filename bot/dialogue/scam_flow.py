@@ -100,6 +100,8 @@ def forwarded(turn: Turn, match: Match) -> list[Reply] | None:
     """A pasted message with the marks of a scam is checked even if nobody asked: when it
     is clearly a scam, or when the matcher has nothing better for it. A story in the
     person's own words is theirs, not a message to judge."""
+    if match.intent not in (None, INTENT) and not scam_text.long_enough(turn.text):
+        return None  # a short question the matcher knows: no message in it (most messages)
     reading = _read(turn)
     if reading.kind == STORY:
         return _own_story(turn, match)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.understanding.normalise import LANGS, URL
-from bot.understanding.scam import fold, normalise
+from bot.understanding.scam import fold
+from bot.understanding.scam import normalise as _normalise
 
 PASTE, STORY, QUESTION = "paste", "story", "question"
 MIN_WORDS = 8  # shorter than this, a message is a question, not a pasted message
@@ -83,10 +84,29 @@ def _entries(raw: Any) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=32)
 def _compile(entries: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex for the entries. Those that start with \\b share one: `\\b(?:a|b)` is
+    `\\ba|\\bb`, read two to three times faster (each position is tried once, not per entry)."""
+    if not entries:
+        return None
+    bounded = [e[2:] for e in entries if e.startswith(r"\b")]
+    rest = [e for e in entries if not e.startswith(r"\b")]
+    parts = ([r"\b(?:" + "|".join(f"(?:{e})" for e in bounded) + ")"] if bounded else [])
+    parts += [f"(?:{e})" for e in rest]
     try:
-        return re.compile("|".join(f"(?:{e})" for e in entries)) if entries else None
+        return re.compile("|".join(parts))
     except re.error:  # reported by `intents check`
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def normalise(text: str) -> str:
+    """The text as the scam rules read it (each part of a message is read several times)."""
+    return _normalise(text)
+
+
+def long_enough(text: str) -> bool:
+    """Long enough to be a pasted message: MIN_WORDS words or more, or a link."""
+    return len(text.split()) >= MIN_WORDS or bool(URL.search(text))
 
 
 def read(text: str, words: OwnWords) -> Reading:
@@ -97,7 +117,7 @@ def read(text: str, words: OwnWords) -> Reading:
         return Reading(STORY, text)
     start, end = _message_span(text, words)
     message = text[start:end].strip().rstrip(",;:-–— ")
-    if message and (len(message.split()) >= MIN_WORDS or URL.search(message)):
+    if message and long_enough(message):
         return Reading(PASTE, message)
     return Reading(QUESTION, text)
 
