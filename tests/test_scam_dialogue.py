@@ -277,6 +277,18 @@ def test_the_longest_reasons_still_fit_two_to_a_verdict(bot, lang):
     assert len("\n\n".join(described)) <= scam_flow.MAX_FIRST
 
 
+def test_a_verdict_on_a_picture_is_short_too(bot):
+    """What was read comes first in a picture's verdict: the whole stays within the limit."""
+    with SCAM_SET.open(encoding="utf-8") as f:
+        scams = [row["text"] for row in csv.DictReader(f) if row["label"] == "scam"]
+    longest = 0
+    for n, text in enumerate(scams):
+        replies = say(bot, "", user=f"i{n}", media="image", media_text=text)
+        assert replies[0].intent == "scam_check", text
+        longest = max(longest, len(replies[0].text))
+    assert longest <= scam_flow.MAX_FIRST
+
+
 LINKS = "Your Meezan card is blocked. Click the link to unlock it now: http://meezan-card-unlock.xyz/verify"
 
 

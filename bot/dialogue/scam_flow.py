@@ -23,7 +23,7 @@ from bot.dialogue import scam_text
 from bot.dialogue.messages import Option, Reply
 from bot.dialogue.registry import CHOICES, INTERCEPTORS, PENDING, action, is_one_of
 from bot.dialogue.scam_report import SENDER, report_text
-from bot.dialogue.scam_text import PASTE, STORY, OwnWords, Reading
+from bot.dialogue.scam_text import PASTE, QUESTION, STORY, OwnWords, Reading
 from bot.understanding.normalise import URL
 from bot.understanding.redact import find_sensitive, redact
 from bot.understanding.scam import ScamVerdict
@@ -39,6 +39,9 @@ WHY = "why"  # option value "why:flag_a,flag_b" and pending question "scam_why:f
 WHY_PENDING = "scam_why"
 SHOWN_REASONS = 2  # reasons in a verdict's first message; the rest on "why?"
 MAX_FIRST = 1000  # characters of a verdict's first message, before its options
+# What media_flow puts before the verdict on a picture: the text read (at most 160 characters)
+# and its label.
+PICTURE_ROOM = 230
 MAX_VALUE = 64  # bytes of an option's value (Telegram's callback_data limit)
 # "N other people checked this message" is said only from this many: fewer could be one
 # person (the sender) learning that the one they wrote to asked about it.
@@ -82,7 +85,8 @@ def _pending(turn: Turn) -> list[Reply] | None:
     "I already gave the code")."""
     rules = turn.bot.scam_rules
     # what a screenshot says is a message as received, never the person's own story
-    reading = Reading(PASTE, turn.text) if turn.msg.media else _read(turn)
+    reading = _read(turn) if not turn.msg.media else \
+        Reading(PASTE if scam_text.long_enough(turn.text) else QUESTION, turn.text)
     match = turn.bot.matcher.match(turn.text, turn.normalised)
     if reading.kind == STORY:
         if match.intent not in (None, INTENT):
@@ -187,12 +191,14 @@ def _ranked(turn: Turn, verdict: ScamVerdict) -> list[str]:
 
 def _fit(turn: Turn, before: list[str], ranked: list[str], after: list[str]) -> tuple[str, list[str]]:
     """The first message with as many reasons as fit (at most SHOWN_REASONS, within
-    MAX_FIRST characters), and the reasons left for "why?"."""
+    MAX_FIRST characters, what was read from a picture included), and the reasons left for
+    "why?"."""
+    budget = MAX_FIRST - (PICTURE_ROOM if turn.msg.media else 0)
     text = ""
     for shown in range(min(SHOWN_REASONS, len(ranked)), -1, -1):
         found = [_reasons(turn, "scam_flags_found", ranked[:shown])] if shown else []
         text = "\n\n".join([*before, *found, *after])
-        if len(text) <= MAX_FIRST:
+        if len(text) <= budget:
             return text, ranked[shown:]
     return text, ranked
 
