@@ -7,7 +7,9 @@ project, the shared real messages, `--rounds` times, timing each `ScamRules.chec
 mean, p50 and p99 per message in microseconds (wall clock), the mean in CPU time of this
 thread (what one core spends, unaffected by other processes taking the core), and the same
 for the preparation alone (normalising and folding disguised spellings) as the baseline the
-flags and the model add to. Goal: a mean of at most 1 ms.
+flags and the model add to, and for telling a pasted message from the person's own words
+around it or their own story (`bot/dialogue/scam_text.py`, which the dialogue runs first).
+Goal: a mean of at most 1 ms.
 
 `--worst` times instead the worst 4 KB texts we know of (tests/test_scam_disguise.py), beside a
 harmless 4 KB message and a 64 KB one read whole: each should cost about what the harmless one
@@ -22,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.content.load import load_content
+from bot.dialogue import scam_text
 from bot.understanding.scam import ScamRules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +83,8 @@ def main() -> None:
     print(f"{len(texts)} messages, {len(rules.flags)} flags, {args.rounds} rounds")
     report("prepare", *timings(rules.prepare, texts, args.rounds))
     report("check", *timings(rules.check, texts, args.rounds))
+    words = scam_text.own_words(load_content().intents["scam_check"].extra.get("own_words"))
+    report("read", *timings(lambda text: scam_text.read(text, words), texts, args.rounds))
 
 
 if __name__ == "__main__":

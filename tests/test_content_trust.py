@@ -217,8 +217,8 @@ def test_options_in_urdu_are_listed_with_the_urdu_comma(bot):
 
 
 def test_scam_explanations_take_numbers_from_the_registry(bot, content):
-    (reply,) = bot.respond(Incoming("terminal", "u-bisp", "BISP 8171: aap ki 10,500 ki qist jari ho gayi hai, "
-                                                          "wasooli ke liye 0342-1122334 par call karein."))
+    reply, _report = bot.respond(Incoming("terminal", "u-bisp", "BISP 8171: aap ki 10,500 ki qist jari ho gayi hai, "
+                                                                 "wasooli ke liye 0342-1122334 par call karein."))
     assert "{bisp.sender}" not in reply.text and f"sirf {content.fact_value('bisp.sender')} se" in reply.text
 
 

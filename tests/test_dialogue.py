@@ -76,7 +76,8 @@ def test_unknown_message_falls_back_and_is_kept_redacted(bot, store):
 def test_close_intents_get_a_clarifying_question(bot, matcher):
     # Find a message the matcher cannot call, so the test does not depend on one example.
     ambiguous = next(
-        text for text in ("leak", "data leak", "scam", "fraud", "fraud call", "password", "sim", "helpline", "pta")
+        text for text in ("leak", "data leak", "scam", "fraud", "fraud call", "password", "sim", "helpline", "pta",
+                          "pin", "code", "otp")
         if matcher.match(text).candidates
     )
     (reply,) = say(bot, ambiguous)
@@ -142,7 +143,7 @@ def test_users_are_stored_only_under_a_keyed_hash(bot, store):
 
 def test_sensitive_messages_are_warned_about_and_not_kept(bot, store):
     for text in ("my cnic is 35202-1234567-1", "card 4111 1111 1111 1111",
-                 "mera password Ali@1234 hai", "OTP is 482913"):
+                 "mera password Ali@1234 hai", "OTP is 482913", "my otp is 482913, what do i do"):
         (reply,) = say(bot, text)
         assert reply.intent == "sensitive"
         assert "do not send" in reply.text.lower() or "na bhejein" in reply.text.lower()

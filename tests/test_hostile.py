@@ -118,7 +118,7 @@ def test_quoted_scam_leaves_no_personal_data_on_disk(core_rig, confirm):
     bot = core_rig.fresh()
     text = f"{hostile.SCAMS[0]} call 03001234567 or ali.k@example.com, password: Ali@123x"
     outcome = bot.handle(Incoming("test", "forwarder", text, message_id="scam-1"))
-    assert outcome.intent == "scam_check" and "SENDER Congratulations" in outcome.replies[0].text
+    assert outcome.intent == "scam_check" and outcome.replies[-1].text.startswith("SENDER Congratulations")
     if confirm:
         bot.delivered(outcome)
     blob = hostile.sqlite_bytes(core_rig.db)

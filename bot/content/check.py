@@ -22,12 +22,14 @@ from bot.content.load import (
 from bot.dialogue import (
     flows,  # noqa: F401  (registers every flow)
     kept,
+    scam_flow,
+    scam_text,
 )
 from bot.dialogue import registry as actions
 from bot.state.sqlite_store import Retention
 from bot.understanding.matcher import Matcher, build_normaliser
 from bot.understanding.normalise import LANGS
-from bot.understanding.scam import ScamRules
+from bot.understanding.scam import RULES_FILE, ScamRules
 
 FACT_MAX_AGE = dt.timedelta(days=180)
 REVIEW_MAX_AGE = dt.timedelta(days=365)
@@ -57,14 +59,15 @@ def check(directory: Path, today: dt.date | None = None) -> tuple[list[str], lis
     problems += _duplicate_problems(content)
     problems += _placeholder_problems(content)
     problems += _scam_rule_problems(directory)
+    problems += _scam_flow_problems(content, directory)
     texts = _all_texts(content, directory)
     problems += _typed_number_problems(texts) + _fact_agreement_problems(texts)
-    problems += _figure_problems(content)
+    problems += _unknown_fact_problems(content, texts) + _figure_problems(content)
     if not problems:  # measuring or matching half-loaded content would only repeat the above
         problems += length_problems(content) + _match_problems(content)
     warnings = _staleness_warnings(content, today or dt.date.today()) + _translation_warnings(content)
     warnings += _unused_fact_warnings(content, texts) + _source_warnings(content)
-    warnings += glossary_warnings(content)
+    warnings += glossary_warnings(content, texts)
     return problems, warnings
 
 
@@ -77,10 +80,10 @@ def _all_texts(content: Content, directory: Path) -> list[tuple[str, str, str]]:
     except ContentError:
         return texts  # reported by _scam_rule_problems
     for flag in (*rules.flags, *([rules.model_flag] if rules.model_flag else [])):
-        where = f"scam_rules.yaml: {flag.id}: explain"
+        where = f"{RULES_FILE}: {flag.id}: explain"
         texts += [(where, lang, text) for lang, text in flag.explain.items()]
     for verdict, by_lang in rules.verdict_texts.items():
-        texts += [(f"scam_rules.yaml: verdict {verdict}", lang, text) for lang, text in by_lang.items()]
+        texts += [(f"{RULES_FILE}: verdict {verdict}", lang, text) for lang, text in by_lang.items()]
     return texts
 
 
@@ -173,9 +176,10 @@ def _source_warnings(content: Content) -> list[str]:
     ]
 
 
-def glossary_warnings(content: Content) -> list[str]:
-    """A text that uses a variant the glossary lists instead of the term it chose."""
-    warnings, texts = [], shown_texts(content)
+def glossary_warnings(content: Content, texts: list[tuple[str, str, str]] | None = None) -> list[str]:
+    """A text that uses a variant the glossary lists instead of the term it chose. `texts`:
+    every shown text (default: the content's, without the scam rules' explanations)."""
+    warnings, texts = [], shown_texts(content) if texts is None else texts
     for concept, entry in content.glossary.items():
         if not isinstance(entry, dict):  # "reviewed:" and the like
             continue
@@ -219,6 +223,32 @@ def _duplicate_problems(content: Content) -> list[str]:
         for text, ids in owners.items()
         if len(ids) > 1
     ]
+
+
+def _unknown_fact_problems(content: Content, texts: list[tuple[str, str, str]]) -> list[str]:
+    """A scam explanation or verdict naming a fact the registry does not have (the content's
+    own texts are checked when they load)."""
+    return [f"{where} ({lang}): unknown fact key '{{{key}}}'"
+            for where, lang, text in texts if where.startswith(RULES_FILE)
+            for key in FACT_REF.findall(text) if key not in content.facts]
+
+
+def _scam_flow_problems(content: Content, directory: Path) -> list[str]:
+    """The scam check's data in its intent file: `own_words` patterns that compile, and
+    `same_reason` groups of flags that exist."""
+    intent = content.intents.get(scam_flow.INTENT)
+    if intent is None:
+        return []
+    problems = [f"{intent.path}: {p}" for p in scam_text.problems(intent.extra.get("own_words"))]
+    groups = intent.extra.get("same_reason") or []
+    try:
+        known = {flag.id for flag in ScamRules.load(directory).flags}
+    except ContentError:
+        return problems  # reported by _scam_rule_problems
+    if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
+        return [*problems, f"{intent.path}: same_reason: expected a list of lists of flag ids"]
+    return problems + [f"{intent.path}: same_reason: unknown flag '{flag}'"
+                       for group in groups for flag in group if flag not in known]
 
 
 def _scam_rule_problems(directory: Path) -> list[str]:
