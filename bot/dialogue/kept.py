@@ -26,7 +26,10 @@ FIGURES: tuple[Figure, ...] = (
     Figure("misses_days", lambda r: r.misses, DAY, "masked questions not understood (BOT_KEEP_MISSES_DAYS)"),
     Figure("scam_days", lambda r: r.scam, DAY, "fingerprints of messages checked for scams"),
 )
-NAMES = frozenset(f.name for f in FIGURES)
+# Sentences the code fills in from the configuration, not from a retention: where an email to
+# check goes (`privacy_flow`, one of system.yaml's privacy_email_* texts).
+SENTENCES = {"email_service": "where emails are checked (BREACH_EMAIL_SOURCE): privacy_email_<service>"}
+NAMES = frozenset(f.name for f in FIGURES) | frozenset(SENTENCES)
 
 
 def figures(retention: Retention) -> dict[str, str]:

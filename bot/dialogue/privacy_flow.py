@@ -19,8 +19,11 @@ def privacy(turn: Turn, intent: Intent) -> list[Reply]:
         return _confirm_delete(turn)
     content = turn.bot.content
     button = Option(content.text("delete_button", turn.lang), "delete:ask")
-    # The retention the operator configured, not a number written in the text.
-    text = content.answer(intent.id, turn.lang, figures(turn.bot.retention))
+    # The retention the operator configured, not a number written in the text; and the service
+    # emails really go to (or none), as the lookup is built.
+    email_service = content.text(f"privacy_email_{turn.bot.lookup.source_name}", turn.lang)
+    values = {**figures(turn.bot.retention), "email_service": email_service}
+    text = content.answer(intent.id, turn.lang, values)
     return [turn.bot.reply(turn, text, [button])]
 
 
