@@ -432,7 +432,7 @@ KEPT = {
         "counts": ["counts only", "no time limit"],
         "misses": ["could not understand", "masked", "{misses} days"],
         "scam fingerprints": ["scams", "fingerprint", "{scam} days"],
-        "sent to HIBP": ["Have I Been Pwned"],
+        "lookups sent out": ["leak lists kept here", "your own phone number", "never sent out"],
         "deletion": ["delete my data"],
     },
     "roman_ur": {
@@ -444,7 +444,7 @@ KEPT = {
         "counts": ["sirf ginti", "baghair kisi muddat"],
         "misses": ["samajh na saka", "chhupa kr", "{misses} din"],
         "scam fingerprints": ["fraud check", "coded nishan", "{scam} din"],
-        "sent to HIBP": ["Have I Been Pwned"],
+        "lookups sent out": ["yahan rakhi leak lists", "apne phone number", "bahar kabhi nahi bheja jata"],
         "deletion": ["mera data mita do"],
     },
     "ur": {
@@ -456,7 +456,7 @@ KEPT = {
         "counts": ["صرف گنتی", "بغیر کسی مدت"],
         "misses": ["سمجھ نہ سکا", "چھپا کر", "{misses} دن"],
         "scam fingerprints": ["فراڈ چیک", "کوڈ شدہ نشان", "{scam} دن"],
-        "sent to HIBP": ["Have I Been Pwned"],
+        "lookups sent out": ["یہاں رکھی لیک لسٹیں", "اپنے فون نمبر", "باہر کبھی نہیں بھیجا جاتا"],
         "deletion": ["میرا ڈیٹا مٹا دو"],
     },
 }
@@ -492,7 +492,8 @@ def test_telegram_privacy_command_in_each_language(service, telegram_api, conten
     post_update(service, button_update(1, 31, f"lang:{lang}"))
     post_update(service, text_update(2, 31, "/privacy"))
     sent = telegram_api.wait_for("sendMessage", 2)
-    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7"}
+    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7",
+            "email_service": content.text("privacy_email_xon", lang)}  # no HIBP key: XposedOrNot
     assert sent[-1]["text"] == content.answer("bot_privacy", lang, days)
     assert _missing(sent[-1]["text"], lang) == {}
     assert sent[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "delete:ask"

@@ -254,6 +254,15 @@ def test_the_address_is_in_no_database_file(tmp_path, xon):
             assert part.encode() not in raw
 
 
+def test_a_phone_number_never_leaves(tmp_path, xon, hibp):
+    """/privacy: the leak lists kept here answer the person's own number; it is never sent out."""
+    for changes in ({}, {"hibp_api_key": KEY}):
+        bot = build_bot(settings(tmp_path / str(len(changes)), xon_api_url=xon.url, hibp_api_url=hibp.url, **changes))
+        (reply,) = bot.respond(Incoming("test", "u1", "was my number leaked", verified_phone="+923001234567"))
+        assert reply.intent == "check_breach" and "Checked with" not in reply.text
+    assert xon.requests == [] and hibp.requests == []
+
+
 @pytest.mark.parametrize("lang", ["en", "ur", "roman_ur"])
 @pytest.mark.parametrize(("changes", "service"), [
     ({}, "xon"), ({"hibp_api_key": KEY}, "hibp"), ({"email_source": "off"}, "off")])
