@@ -10,6 +10,7 @@ the service the address goes to. Everything runs against real loopback servers."
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+import yaml
 from twilio.request_validator import RequestValidator
 
 from bot.breaches.breaker import Breaker
@@ -24,6 +26,7 @@ from bot.breaches.lookup import BreachLookup
 from bot.breaches.source import Found, LookupPaused, LookupUnavailable, RateLimited
 from bot.breaches.xon import XonClient
 from bot.config import Settings
+from bot.content.check import check
 from bot.content.load import DEFAULT_DIR
 from bot.dialogue import breach_report
 from bot.dialogue.core import Bot
@@ -341,3 +344,22 @@ def test_while_a_lookup_waits_on_xposedornot_others_are_answered(tmp_path, xon):
             xon.release()
             lookup.join(30)
     assert answers and "Daraz (September 2020" in answers[0].text
+
+
+def test_intents_check_reads_the_report_table(tmp_path):
+    """report.yaml is content like any other: a kind without its Urdu word, a step that is no
+    text, a month missing and a typed number are each reported."""
+    folder = tmp_path / "intents"
+    shutil.copytree(DEFAULT_DIR, folder)
+    path = folder / "breaches" / "report.yaml"
+    table = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del table["data_types"]["passwords"]["ur"]
+    table["data_types"]["phones"]["step"] = "breach_step_nowhere"
+    table["data_types"]["names"]["en"] = "names (42 fields)"
+    table["months"]["ur"] = table["months"]["ur"][:11]
+    path.write_text(yaml.safe_dump(table, allow_unicode=True), encoding="utf-8")
+    problems, _ = check(folder)
+    assert any("data_types: passwords: no word in 'ur'" in p for p in problems)
+    assert any("step 'breach_step_nowhere' is not a text" in p for p in problems)
+    assert any("months: twelve names in 'ur'" in p for p in problems)
+    assert any("data_types: names (en): the number '42'" in p for p in problems)
