@@ -311,7 +311,7 @@ def test_every_kind_the_services_name_in_the_stand_ins_is_worded_or_other(conten
     assert breach_report.data_words(content, "ur", ["Password hints"]) == breach_report.data_words(
         content, "ur", ["Password Hints"]) == ["پاس ورڈ کے اشارے"]
     assert breach_report.data_words(content, "roman_ur", ["Trip details"]) == ["aur maloomat"]
-    assert breach_report.data_words(content, "en", ["Trip details"]) == ["Trip details"]
+    assert breach_report.data_words(content, "en", ["Trip details", "IMSI numbers"]) == ["trip details", "IMSI numbers"]
 
 
 # --- the service: a slow XposedOrNot holds up nobody else ---

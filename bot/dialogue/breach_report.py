@@ -52,7 +52,7 @@ def data_words(content: Content, lang: str, data: Iterable[str], limit: int = KI
         if isinstance(kind, Kind):
             word = kind.words[lang]
         else:
-            word = kind if lang == "en" else _table_entry(content, OTHER)[lang]
+            word = _lower_first(kind) if lang == "en" else _table_entry(content, OTHER)[lang]
         if word not in words:
             words.append(word)
     return words if len(words) <= limit else [*words[:limit], "…"]
@@ -122,6 +122,11 @@ def _table(content: Content) -> dict[str, Kind]:
                 cached[str(name).casefold()] = kind
         content.report["_by_name"] = cached
     return cached
+
+
+def _lower_first(name: str) -> str:
+    """"Trip details" as "trip details" among the other kinds; "IMSI numbers" stays."""
+    return name if name[1:2].isupper() else name[:1].lower() + name[1:]
 
 
 def _table_entry(content: Content, key: str) -> dict[str, str]:
