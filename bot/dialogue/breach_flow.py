@@ -122,7 +122,8 @@ def report(turn: Turn, result: Result, shown: str, kind: str) -> str:
     key = "breach_found_one" if len(found) == 1 else "breach_found"
     head = [content.text(key, lang, target=shown, count=str(len(found))), *checked]
     exposed = [EXPOSED_BY_KIND[kind], *(d for b in found for d in b.data)]
-    steps = words.steps(content, exposed) or ["breach_step_general"]
+    steps = words.steps(content, exposed)
+    steps += ["breach_step_general"] * (len(steps) < 2)  # two steps at least: the data may call for one
     text = ""
     for listed, kinds, stepped in LAYOUTS:  # the fullest that fits
         lines = [_line(content, lang, b, kind, kinds) for b in found[:listed]]

@@ -42,6 +42,8 @@ BREACHES: dict[str, dict[str, Any]] = {
     "Foodpanda": {"name": "Foodpanda", "breach_date": "2021-03", "records_exposed": 850000,
                   "description": "Foodpanda accounts.",
                   "exposed_data": ["Email addresses", "Phone numbers", "Dates of birth", "Genders"]},
+    "Newsletter": {"name": "Newsletter", "breach_date": "2022-06-30", "records_exposed": 40210,
+                   "description": "A mailing list.", "exposed_data": ["Email addresses", "Names"]},
     "Combolist": {"name": "Combolist", "breach_date": "", "records_exposed": 0, "description": "",
                   "exposed_data": ["Email addresses", "Passwords"]},
 }
