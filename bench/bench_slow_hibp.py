@@ -1,9 +1,11 @@
-"""Does a slow HIBP hold up anyone else? Issue 14's bar: with HIBP answering in 2.5 s and three
-lookups in flight, another person's "hi" gets its reply with p99 under 300 ms.
+"""Does a slow HIBP (or XposedOrNot) hold up anyone else? Issue 14's bar: with the service
+answering in 2.5 s and three lookups in flight, another person's "hi" gets its reply with p99
+under 300 ms.
 
-    .venv/bin/python bench/bench_slow_hibp.py [--rounds 3]
+    .venv/bin/python bench/bench_slow_hibp.py [--rounds 3] [--source hibp|xon]
 
-Against `python -m bot serve` (a child process) with local HIBP (every answer 2.5 s late), Bot
+Against `python -m bot serve` (a child process) with local HIBP, or with `--source xon` local
+XposedOrNot and no HIBP key (every answer 2.5 s late), Bot
 API and Twilio Messages API fakes. Each round: "hi" from new WhatsApp senders, four at a time,
 for as long as three email lookups (three people) are in flight, until their results reached
 the Twilio fake as follow-ups; and, as the baseline in the same process, the same "hi" traffic
@@ -26,10 +28,11 @@ from urllib.parse import urlencode
 import httpx
 from twilio.request_validator import RequestValidator
 
-from bot.breaches.hibp import BREAKER_COOLDOWN
+from bot.breaches.source import BREAKER_COOLDOWN
 from bot.testing.fake_hibp import KEY, FakeHibp
 from bot.testing.fake_telegram import FakeTelegram
 from bot.testing.fake_twilio import FakeTwilio, message_sid
+from bot.testing.fake_xon import FakeXon
 from bot.testing.process import ServiceProcess, service_env
 
 TOKEN, SECRET, AUTH, PUBLIC_URL = "123:bench", "bench-secret", "bench-auth", "https://bot.example.org"
@@ -79,12 +82,12 @@ def round_(client: httpx.Client, twilio: FakeTwilio) -> tuple[list[float], list[
     return slow, his(client, quiet), window
 
 
-def close_breaker(client: httpx.Client, hibp: FakeHibp) -> None:
+def close_breaker(client: httpx.Client, fake: FakeHibp | FakeXon) -> None:
     """A quick answer to the breaker's half-open trial closes it. Otherwise the round's other
     two lookups would be answered "paused" at once, and only one would be in flight."""
-    hibp.delay = 0
+    fake.delay = 0
     post(client, f"whatsapp:+9232{next(IDS):08d}", f"was {EMAILS[0]} leaked")
-    hibp.delay = DELAY
+    fake.delay = DELAY
 
 
 def summary(times: list[float]) -> str:
@@ -97,12 +100,17 @@ def summary(times: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--source", choices=("hibp", "xon"), default="hibp")
     args = parser.parse_args()
+    accounts = {e: ["Adobe"] for e in EMAILS}
+    fake = FakeHibp(accounts) if args.source == "hibp" else FakeXon(accounts)
     with (tempfile.TemporaryDirectory() as folder, FakeTelegram(TOKEN) as telegram,
-          FakeHibp({e: ["Adobe"] for e in EMAILS}) as hibp, FakeTwilio(ACCOUNT, AUTH) as twilio):
-        hibp.delay = DELAY
+          fake as service_fake, FakeTwilio(ACCOUNT, AUTH) as twilio):
+        service_fake.delay = DELAY
+        source = ({"HIBP_API_KEY": KEY, "HIBP_API_URL": service_fake.url} if args.source == "hibp"
+                  else {"XON_API_URL": service_fake.url})
         env = service_env(Path(folder) / "bot.db", telegram.url, token=TOKEN, webhook_secret=SECRET,
-                          twilio_token=AUTH, public_url=PUBLIC_URL, HIBP_API_KEY=KEY, HIBP_API_URL=hibp.url,
+                          twilio_token=AUTH, public_url=PUBLIC_URL, **source,
                           TWILIO_API_URL=twilio.url, TWILIO_WHATSAPP_FROM="whatsapp:+14155238886",
                           BREACH_DB=str(Path(folder) / "none.db"), BOT_WATCH_INTENTS="0")
         with ServiceProcess(env, Path(folder) / "service.log") as service, \
@@ -111,13 +119,13 @@ def main() -> None:
             for n in range(args.rounds):
                 if n:
                     time.sleep(BREAKER_COOLDOWN + 1)  # three slow answers opened the breaker
-                    close_breaker(client, hibp)
+                    close_breaker(client, service_fake)
                 s, q, window = round_(client, twilio)
                 slow += s
                 quiet += q
                 print(f"round {n + 1}: three lookups in flight for {window:.1f} s")
     print(f"{'another person hi':<30}{'n':>6}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
-    print(f"{'3 lookups in flight (2.5 s)':<30}{summary(slow)}")
+    print(f"{f'3 lookups in flight ({args.source})':<30}{summary(slow)}")
     print(f"{'no lookup (baseline)':<30}{summary(quiet)}")
     ratio = sorted(slow)[int(0.99 * len(slow))] / sorted(quiet)[int(0.99 * len(quiet))]
     print(f"p99 ratio {ratio:.2f}; goal: p99 under 300 ms with lookups in flight")

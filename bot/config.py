@@ -17,6 +17,7 @@ DEFAULT_DB = Path("var") / "mehfooz.db"
 # auth token changes, so a replay is refused as long as the id is kept (SECURITY.md: rotate the
 # token at least this often).
 SEEN_DAYS = 30
+EMAIL_SERVICES = ("hibp", "xon", "off")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class Settings:
     public_url: str = ""
     hibp_api_key: str = ""
     hibp_api_url: str = "https://haveibeenpwned.com/api/v3"
+    # BREACH_EMAIL_SOURCE: where emails are checked: "hibp", "xon" or "off"; "" (the default):
+    # Have I Been Pwned when HIBP_API_KEY is set, XposedOrNot's free API otherwise
+    email_source: str = ""
+    xon_api_url: str = "https://api.xposedornot.com/v1"  # XON_API_URL
     breach_db: Path = Path("var") / "breaches.db"
     breach_pepper: bytes = b""
     lookups_per_day: int = 5
@@ -53,6 +58,16 @@ class Settings:
     desk_hours: str = ""  # BOT_DESK_HOURS "09:00-17:00", Pakistan time: when staff are in
     desk_staff_lang: str = "en"  # the language of the bot's notes in the staff group
     twilio_desk_content_sid: str = ""  # WhatsApp template(s) asking the person to reply, outside the window
+
+    @property
+    def email_service(self) -> str:
+        """The service emails are checked with: 'hibp', 'xon' or 'off'. HIBP without a key
+        cannot answer, so it is 'off' (the start-up log says so)."""
+        chosen = self.email_source or ("hibp" if self.hibp_api_key else "xon")
+        if chosen not in EMAIL_SERVICES:
+            known = ", ".join(EMAIL_SERVICES)
+            raise ValueError(f"BREACH_EMAIL_SOURCE must be one of {known}, not {chosen!r}")
+        return "off" if chosen == "hibp" and not self.hibp_api_key else chosen
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -75,6 +90,8 @@ class Settings:
             public_url=env.get("PUBLIC_URL", "").rstrip("/"),
             hibp_api_key=env.get("HIBP_API_KEY", ""),
             hibp_api_url=(env.get("HIBP_API_URL") or "https://haveibeenpwned.com/api/v3").rstrip("/"),
+            email_source=env.get("BREACH_EMAIL_SOURCE", "").strip().lower(),
+            xon_api_url=(env.get("XON_API_URL") or "https://api.xposedornot.com/v1").rstrip("/"),
             breach_db=breach_db,
             breach_pepper=env.get("BREACH_PEPPER", "").encode() or _saved_secret(breach_db, "pepper.key"),
             lookups_per_day=int(env.get("BOT_LOOKUPS_PER_DAY") or 5),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from bot.breaches.alerts import AlertStore
 from bot.breaches.hibp import HibpClient
 from bot.breaches.index import BreachIndex
 from bot.breaches.lookup import BreachLookup, LookupLimits
+from bot.breaches.source import EmailSource
+from bot.breaches.xon import XonClient
 from bot.config import Settings
 from bot.content.load import load_content
 from bot.dialogue.core import Bot, Limits
@@ -13,6 +17,8 @@ from bot.dialogue.desk import Desk, DeskConfig, parse_hours
 from bot.state.backend import StateStore, open_store
 from bot.state.cases import case_store
 from bot.state.sqlite_store import Store
+
+log = logging.getLogger("mehfooz.runtime")
 
 
 def build_bot(settings: Settings | None = None, limits: Limits | None = None, desk_key: str = "") -> Bot:
@@ -50,6 +56,17 @@ def build_lookup(settings: Settings, store: Store) -> BreachLookup:
         BreachIndex(settings.breach_db, settings.breach_pepper, readonly=True)
         if settings.breach_db.exists() else None
     )
-    hibp = HibpClient(settings.hibp_api_key, settings.hibp_api_url)
     limits = LookupLimits(per_day=settings.lookups_per_day)
-    return BreachLookup(store, settings.secret, index, hibp, limits)
+    return BreachLookup(store, settings.secret, index, build_email_source(settings, store), limits)
+
+
+def build_email_source(settings: Settings, store: Store) -> EmailSource | None:
+    """The one service emails are checked with (BREACH_EMAIL_SOURCE); None: email checks off."""
+    service = settings.email_service
+    if service == "hibp":
+        return HibpClient(settings.hibp_api_key, settings.hibp_api_url, store=store)
+    if service == "xon":
+        return XonClient(settings.xon_api_url)
+    if settings.email_source == "hibp":
+        log.warning("BREACH_EMAIL_SOURCE=hibp but no HIBP_API_KEY: email checks are off")
+    return None

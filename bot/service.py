@@ -47,6 +47,9 @@ PURGE_EVERY = 3600.0  # seconds between two deletions of expired rows
 HEALTH_WAIT = 1.0  # seconds /healthz waits for the database before answering 503
 ALERTS_EVERY = 60.0  # seconds between two runs of the breach-alert sender
 log = logging.getLogger("mehfooz.service")
+EMAIL_SERVICE_LOG = {"hibp": "Have I Been Pwned (HIBP_API_KEY)",
+                     "xon": "XposedOrNot's free API (100 a day; set HIBP_API_KEY past a small pilot)",
+                     "off": "off (BREACH_EMAIL_SOURCE=off, or hibp with no key)"}
 
 
 def logged_app() -> Starlette:
@@ -178,6 +181,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                  "off (set TWILIO_AUTH_TOKEN and PUBLIC_URL)")
         log.info("desk: %s", f"on, staff group {staff_chat}" if desk else
                  "off (set STAFF_TELEGRAM_CHAT_ID and BOT_ALERTS_KEY, with Telegram on)")
+        log.info("email breach checks: %s", EMAIL_SERVICE_LOG[core.lookup.source_name])
         if telegram:
             await telegram.app.initialize()
             await telegram.app.start()

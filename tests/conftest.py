@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,27 @@ CATALOG = [
     "data_sharing_rights", "privacy_law", "scam_check", "phishing_tips", "vpn_wifi", "sim_check",
     "account_hacked", "records_sold", "bot_privacy", "human_help", "thanks", "goodbye", "language",
 ]
+
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0", "", None}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_internet() -> None:
+    """Tests talk only to local stand-ins: a name that is not loopback does not resolve, so a
+    client left pointing at a real service (XposedOrNot answers with no key) fails at once
+    instead of reaching the internet. Child processes get XON_API_URL from `service_env`."""
+    real = socket.getaddrinfo
+
+    def loopback_only(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in LOOPBACK:
+            raise socket.gaierror(socket.EAI_NONAME, f"tests do not reach the internet ({name})")
+        return real(host, *args, **kwargs)
+
+    socket.getaddrinfo = loopback_only
+    yield
+    socket.getaddrinfo = real
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,11 @@
 """Breach lookups: HIBP through a local server that speaks its API, the local index of keyed
-hashes, the verified-number rules and the abuse limits."""
+hashes, the verified-number rules, the rule that imported lists answer phone numbers only, a
+pending question that does not swallow another request, and the abuse limits.
+(XposedOrNot, the source choice and the report's languages: tests/test_xon.py.)"""
 
 from __future__ import annotations
+
+import time
 
 import phonenumbers
 import pytest
@@ -13,6 +17,7 @@ from bot.breaches.index import Breach, BreachIndex, keyed_hash, keyed_hasher, no
 from bot.breaches.lookup import BreachLookup, LookupLimits
 from bot.dialogue.core import Bot
 from bot.dialogue.messages import Incoming
+from bot.state.sqlite_store import DAY
 from bot.testing.fake_hibp import KEY, FakeHibp
 
 PEPPER = b"test-pepper"
@@ -36,7 +41,7 @@ def index(tmp_path):
 
 
 def make_bot(content, store, hibp, index=None, key=KEY, limits=None) -> Bot:
-    client = HibpClient(key, hibp.url, timeout=1.0)
+    client = HibpClient(key, hibp.url, timeout=1.0, store=store)
     return Bot(content, store, b"secret", lookup=BreachLookup(store, b"secret", index, client, limits or LookupLimits()))
 
 
@@ -91,9 +96,12 @@ def test_hibp_down_is_unavailable():
 def test_email_in_the_question_is_looked_up_at_once(content, store, hibp):
     reply = say(make_bot(content, store, hibp), f"was {EMAIL} leaked?")
     assert reply.intent == "check_breach"
-    assert "a***@example.com appears in 2 known" in reply.text
-    assert "Adobe (2013-10-04): Email addresses, Password hints, Passwords, Usernames" in reply.text
-    assert content.answer("after_leak", "en") in reply.text
+    assert "a***@example.com was found in 2 known data breaches" in reply.text
+    assert "Checked with Have I Been Pwned (haveibeenpwned.com)" in reply.text
+    assert "- Adobe (October 2013, 152 million accounts): passwords, password hints, usernames" in reply.text
+    assert reply.text.index("Canva (May 2019") < reply.text.index("Adobe")  # the most recent first
+    assert content.text("breach_step_password", "en") in reply.text
+    assert [o.value for o in reply.options] == ["after_leak", "leak_news"]  # the full steps on request
 
 
 def test_asks_what_to_check_then_takes_the_email(content, store, hibp):
@@ -102,31 +110,47 @@ def test_asks_what_to_check_then_takes_the_email(content, store, hibp):
     assert ask.intent == "check_breach" and "email" in ask.text.lower()
     reply = say(bot, "nobody@example.com")
     assert "was not found in the breaches we know" in reply.text and "does not mean" in reply.text
-    assert content.answer("after_leak", "en") in reply.text
+    assert content.text("breach_step_general", "en") in reply.text
 
 
 def test_answers_in_urdu(content, store, hibp):
     reply = say(make_bot(content, store, hibp), f"کیا میری ای میل {EMAIL} لیک ہوئی ہے")
-    assert reply.lang == "ur" and "معلوم ڈیٹا لیک" in reply.text
+    assert reply.lang == "ur" and "معلوم ڈیٹا لیکس میں ملا" in reply.text and "اکتوبر 2013" in reply.text
 
 
-def test_without_a_key_points_to_the_site(content, store, hibp):
-    reply = say(make_bot(content, store, hibp, key=""), f"check {EMAIL} for breaches")
+def test_with_email_checks_off_nothing_is_sent_and_the_site_is_named(content, store, hibp, index):
+    bot = Bot(content, store, b"secret", lookup=BreachLookup(store, b"secret", index, None))
+    reply = say(bot, f"check {EMAIL} for breaches")
     assert "not switched on" in reply.text and "haveibeenpwned.com" in reply.text
-    assert hibp.requests == []
+    today = int(time.time() // DAY)
+    assert hibp.requests == [] and store.lookups(bot.limit_key(Incoming("test", "u1", "")), today) == (0, set())
 
 
-def test_hibp_failing_says_unavailable_and_keeps_index_hits(content, store, hibp, index):
+def test_hibp_failing_says_unavailable(content, store, hibp):
     hibp.fail_next(500)
-    reply = say(make_bot(content, store, hibp, index), "was sara@example.org leaked")
-    assert "Test telecom leak" in reply.text and "not available right now" in reply.text
+    reply = say(make_bot(content, store, hibp), f"was {EMAIL} leaked")
+    assert reply.text == content.text("breach_unavailable", "en") and "haveibeenpwned.com" in reply.text
+
+
+def test_imported_lists_answer_no_email_only_the_own_verified_number(content, store, hibp, index):
+    """Issue 26: anyone could look up any email in the operator's non-public lists. Now an email
+    goes to the public service only; the lists answer the person's own, verified number."""
+    bot = make_bot(content, store, hibp, index)
+    email = say(bot, "was sara@example.org leaked")  # in the imported list, not in HIBP
+    assert "Test telecom leak" not in email.text and "was not found" in email.text
+    assert hibp.requests[-1]["path"] == "/breachedaccount/sara%40example.org"
+    own = say(bot, "was my number leaked", user="u2", verified_phone=OWN)
+    assert "Test telecom leak" in own.text
 
 
 def test_own_verified_number_is_checked_against_the_index(content, store, hibp, index):
     bot = make_bot(content, store, hibp, index)
     reply = say(bot, "was my number leaked", verified_phone="+92 300 1234567")
-    assert "your number appears in 1 known" in reply.text
-    assert "Test telecom leak (2025-09): phone numbers, CNIC numbers" in reply.text
+    assert "your number was found in one known data breach" in reply.text
+    assert "Test telecom leak (September 2025): ID card numbers" in reply.text  # its own kind left out
+    assert "Checked with" not in reply.text and hibp.requests == []  # a number never leaves
+    steps = reply.text.split(content.text("breach_steps", "en"))[1]
+    assert steps.index("SIMs on your CNIC") < steps.index("scam calls")  # a CNIC leak: the SIM check first
     other = say(bot, "was my number leaked", user="u2", verified_phone="+923009999999")
     assert "was not found" in other.text
 
@@ -143,12 +167,39 @@ def test_my_number_without_a_verified_number_explains(content, store, hibp, inde
     assert "cannot verify your phone number" in reply.text
 
 
+# Written for this test: a prize scam that carries a number, pasted right after "my number".
+PASTED_SCAMS = [
+    "Congratulations! Your SIM won Rs 50,000 in the Jazz lucky draw. Call 0345-1234567 now and share the code we send to claim it",
+    "Mubarak ho! Ap ka BISP ka 25000 ka inaam nikla hai. Abhi 0301-2345678 par call krein aur apna code batayein",
+]
+
+
+@pytest.mark.parametrize("scam", PASTED_SCAMS)
+@pytest.mark.parametrize("channel", [{}, {"can_share_contact": True}], ids=["terminal", "telegram"])
+def test_a_pending_question_does_not_swallow_another_request(content, store, hibp, index, channel, scam):
+    """Issue 23, point 13: after "my number" where the chat cannot verify it, the next message
+    with any number in it was refused as a number lookup. A pasted scam gets its check."""
+    bot = make_bot(content, store, hibp, index)
+    ask = say(bot, "was my number leaked", **channel)
+    assert "cannot verify your phone number" in ask.text
+    checked = say(bot, scam, **channel)
+    assert checked.intent == "scam_check" and "never look up a phone number typed" not in checked.text
+    # A short answer to the question is still taken as one: a typed number is refused...
+    say(bot, "was my number leaked", **channel)
+    assert "never look up a phone number typed" in say(bot, "0300 1234567", **channel).text
+    # ...and an email is looked up; another question goes its own way.
+    say(bot, "was my number leaked", **channel)
+    assert "was found in 2 known" in say(bot, f"here it is {EMAIL}", **channel).text
+    say(bot, "was my number leaked", **channel)
+    assert say(bot, "how do i stop marketing calls", **channel).intent == "stop_marketing_calls"
+
+
 def test_telegram_asks_for_the_contact_and_checks_only_the_own_one(content, store, hibp, index):
     bot = make_bot(content, store, hibp, index)
     ask = say(bot, "was my number leaked", can_share_contact=True)
     assert ask.meta.get("ask_contact")
     own = say(bot, "", shared_contact="own", verified_phone="+923001234567", can_share_contact=True)
-    assert "your number appears in 1 known" in own.text
+    assert "your number was found in one known" in own.text
     other = say(bot, "", shared_contact="other", can_share_contact=True)
     assert "not your own Telegram account" in other.text
 
@@ -160,9 +211,9 @@ def test_limits_lookups_per_day_and_distinct_emails(content, store, hibp):
     refused = say(bot, "was fourth@example.com leaked")
     assert "at most 3 different email addresses" in refused.text and "hour" in refused.text
     for _ in range(2):  # the same addresses again are fine, up to five lookups a day
-        assert "appears in" in say(bot, f"was {EMAIL} leaked").text
+        assert "was found in" in say(bot, f"was {EMAIL} leaked").text
     assert "today's 5 lookups" in say(bot, f"was {EMAIL} leaked").text
-    assert "appears in" in say(bot, f"was {EMAIL} leaked", user="someone-else").text
+    assert "was found in" in say(bot, f"was {EMAIL} leaked", user="someone-else").text
 
 
 def test_nothing_raw_is_stored_after_lookups(content, store, hibp, index, tmp_path):
@@ -242,5 +293,5 @@ def test_the_breach_catalogue_is_cached_and_fetched_once_a_day(content, store, h
     assert [r["path"] for r in hibp.requests].count("/breaches") == 1
     cached, fetched = store.hibp_catalogue()
     assert set(cached) == {"Adobe", "Canva"} and fetched > 0
-    bot.lookup.catalogue(now=fetched + 2 * 86400)  # a day later it is fetched again
+    bot.lookup.source.catalogue(now=fetched + 2 * 86400)  # a day later it is fetched again
     assert [r["path"] for r in hibp.requests].count("/breaches") == 2

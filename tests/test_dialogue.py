@@ -95,6 +95,18 @@ def test_language_switch_is_remembered(bot):
     assert back.lang == "en"
 
 
+@pytest.mark.parametrize(("first", "lang"), [("mujhe marketing calls band krni hain", "roman_ur"),
+                                             ("مارکیٹنگ کالز کیسے بند کروں", "ur"), ("how do i stop marketing calls", "en")])
+@pytest.mark.parametrize("bare", ["telenor helpline", "jazz helpline?", "0300-1234567", "ali.khan@example.com"])
+def test_a_message_with_no_language_of_its_own_keeps_the_conversations(bot, first, lang, bare):
+    """Issue 23: a bare email, "telenor helpline" or a number is no language: an Urdu
+    conversation was answered in English."""
+    (opening,) = say(bot, first)
+    assert opening.lang == lang
+    replies = say(bot, bare)
+    assert [r.lang for r in replies] == [lang] * len(replies)
+
+
 def test_language_question_offers_the_three_languages(bot):
     (reply,) = say(bot, "change language")
     assert [o.value for o in reply.options] == ["lang:en", "lang:roman_ur", "lang:ur"]

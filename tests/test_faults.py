@@ -34,7 +34,7 @@ from bot.testing.fake_twilio import ACCOUNT_SID, message_sid
 from bot.testing.http import serve_asgi
 
 EMAIL = "ali.khan@example.com"
-INDEXED = "sara@example.org"  # in the local index, not in HIBP
+INDEXED = "+923001234567"  # in the local index (which answers phone numbers only)
 PEPPER = b"test-pepper"
 TOKEN, SECRET, AUTH = "123:test-token", "webhook-secret", "twilio-auth-token"
 PUBLIC = "https://bot.example.org"
@@ -205,12 +205,13 @@ def test_while_paused_the_local_index_is_still_used(content, store, hibp, index)
     bot = Bot(content, store, b"secret", lookup=BreachLookup(store, b"secret", index, client))
     hibp.fail_next(500)
     bot.respond(Incoming("test", "u1", f"was {EMAIL} leaked"))
-    (reply,) = bot.respond(Incoming("test", "u2", f"was {INDEXED} leaked"))
-    assert "Test telecom leak (2025-09): phone numbers" in reply.text
-    assert content.text("breach_paused", "en") in reply.text and account_requests(hibp) == 1
+    (reply,) = bot.respond(Incoming("test", "u2", f"was {EMAIL} leaked"))
+    assert reply.text == content.text("breach_paused", "en") and account_requests(hibp) == 1
+    (reply,) = bot.respond(Incoming("test", "u2", "was my number leaked", verified_phone=INDEXED))
+    assert "Test telecom leak (September 2025)" in reply.text and account_requests(hibp) == 1
     clock.now += 60  # the cooldown is over: HIBP is asked again, and answers
     (reply,) = bot.respond(Incoming("test", "u3", f"was {EMAIL} leaked"))
-    assert "Adobe (2013-10-04)" in reply.text and account_requests(hibp) == 2
+    assert "Adobe (October 2013" in reply.text and account_requests(hibp) == 2
 
 
 # --- the service: fixtures shared by the Telegram and database tests ---

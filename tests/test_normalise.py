@@ -49,6 +49,17 @@ def test_roman_urdu_spelling_variants_fold(norm):
         ("پاس ورڈ change کیسے کروں", "ur"),
         ("2", None),
         ("👍", None),
+        # No language of their own (issue 23): an email, a link, a number, names and loanwords
+        # both languages use. The conversation's language holds for these.
+        ("ali.khan@example.com", None),
+        ("telenor helpline", None),
+        ("JazzCash OTP", None),
+        ("0300-1234567 https://bit.ly/abc", None),
+        # ...and an address's letters do not outweigh the Urdu around it.
+        ("کیا میری ای میل ali.khan.lahore1990@example.com لیک ہوئی", "ur"),
+        ("check ali@example.com", None),
+        ("check my email ali@example.com", "en"),
+        ("telenor ka customer care number do", "roman_ur"),
     ],
 )
 def test_language_detection(norm, text, lang):

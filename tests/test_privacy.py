@@ -434,7 +434,7 @@ KEPT = {
         "scam fingerprints": ["scams", "coded mark", "{scam} days"],
         "alerts": ["breach alerts", "encrypted", "for a year"],
         "desk": ["staff", "masked", "telegram group", "encrypted while open", "{cases} days after it ends"],
-        "sent to the breach service": ["Have I Been Pwned or XposedOrNot", "nowhere else"],
+        "lookups sent out": ["leak lists kept here", "your own phone number", "never sent out"],
         "deletion": ["delete my data"],
     },
     "roman_ur": {
@@ -448,7 +448,7 @@ KEPT = {
         "scam fingerprints": ["fraud check", "coded nishan", "{scam} din"],
         "alerts": ["leak alerts", "encrypted", "ek saal"],
         "desk": ["staff", "chhupa kr", "telegram group", "encrypted jab tak khula hai", "band hone ke {cases} din baad"],
-        "sent to the breach service": ["Have I Been Pwned ya XposedOrNot", "kahin nahi"],
+        "lookups sent out": ["yahan rakhi leak lists", "apna phone number", "bahar kabhi nahi bheja jata"],
         "deletion": ["mera data mita do"],
     },
     "ur": {
@@ -462,7 +462,7 @@ KEPT = {
         "scam fingerprints": ["فراڈ", "کوڈ شدہ نشان", "{scam} دن"],
         "alerts": ["لیک الرٹس", "خفیہ", "ایک سال"],
         "desk": ["عملہ", "چھپا کر", "ٹیلی گرام گروپ", "خفیہ جب تک کھلا ہے", "بند ہونے کے {cases} دن بعد"],
-        "sent to the breach service": ["Have I Been Pwned یا XposedOrNot", "کہیں نہیں"],
+        "lookups sent out": ["یہاں رکھی لیک لسٹیں", "اپنے فون نمبر", "باہر کبھی نہیں بھیجا جاتا"],
         "deletion": ["میرا ڈیٹا مٹا دو"],
     },
 }
@@ -513,7 +513,8 @@ def test_telegram_privacy_command_in_each_language(service, telegram_api, conten
     post_update(service, button_update(1, 31, f"lang:{lang}"))
     post_update(service, text_update(2, 31, "/privacy"))
     sent = telegram_api.wait_for("sendMessage", 2)
-    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7", "case_days": "30"}
+    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7", "case_days": "30",
+            "email_service": content.text("privacy_email_xon", lang)}  # no HIBP key: XposedOrNot
     assert sent[-1]["text"] == content.answer("bot_privacy", lang, days)
     buttons = [row[0]["callback_data"] for row in sent[-1]["reply_markup"]["inline_keyboard"]]
     assert buttons == ["more:bot_privacy", "delete:ask"]

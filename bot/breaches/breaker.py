@@ -3,7 +3,8 @@
 Closed (normal): every call goes through; `failures` failures in a row open the breaker.
 Open: no call goes through for `cooldown` seconds, so a down or rate-limiting service costs
 nothing and is not hammered. Half-open (after the cooldown): one trial call goes through;
-its success closes the breaker, its failure opens it for another cooldown.
+its success closes the breaker, its failure opens it for another cooldown. `hold(seconds)`
+opens it at once for as long as the service asked (a 429's retry-after).
 
     breaker = Breaker(failures=3, cooldown=60.0)
     if not breaker.allow():
@@ -29,6 +30,7 @@ class Breaker:
         self.failures, self.cooldown, self._clock = failures, cooldown, clock
         self._failed = 0  # failures in a row
         self._opened_at: float | None = None
+        self._open_for = cooldown  # how long this opening lasts: the cooldown, or a hold
         self._trial_at: float | None = None  # when the half-open trial call went through
         self._lock = threading.Lock()  # the CLI and tests may call from several threads
 
@@ -40,7 +42,7 @@ class Breaker:
     def _state(self) -> str:
         if self._opened_at is None:
             return CLOSED
-        return OPEN if self._clock() - self._opened_at < self.cooldown else HALF_OPEN
+        return OPEN if self._clock() - self._opened_at < self._open_for else HALF_OPEN
 
     def allow(self) -> bool:
         """May a call go through now? In half-open, only the first caller's may (the trial)."""
@@ -63,4 +65,9 @@ class Breaker:
         with self._lock:
             self._failed += 1
             if self._trial_at is not None or self._failed >= self.failures:
-                self._opened_at, self._trial_at = self._clock(), None
+                self._opened_at, self._trial_at, self._open_for = self._clock(), None, self.cooldown
+
+    def hold(self, seconds: float) -> None:
+        """Open now for `seconds`: the service said when to come back (a 429's retry-after)."""
+        with self._lock:
+            self._opened_at, self._trial_at, self._open_for = self._clock(), None, max(0.0, seconds)

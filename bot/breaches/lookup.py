@@ -1,40 +1,35 @@
-"""Breach lookups: the local index and Have I Been Pwned, merged, behind abuse limits.
+"""Breach lookups behind abuse limits: an email through the one outside service chosen (Have I
+Been Pwned or XposedOrNot), the person's own phone number in the local index.
 
-Only two kinds of identifier are ever looked up: an email the person sends, and their own
-phone number as the channel verified it. Neither is stored: the per-day limits keep a keyed
-hash of (person, identifier), which expires with the day."""
+The rule: the operator's imported (non-public) lists answer phone numbers only, and only the
+number the channel verified as the person's own; an email goes to the public service and
+nowhere else, so nobody can look up someone else's email in the non-public lists. Neither is
+stored: the per-day limits keep a keyed hash of (person, identifier), which expires with the day."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from bot.breaches.breaker import OPEN
-from bot.breaches.hibp import HibpClient, LookupPaused, LookupUnavailable
 from bot.breaches.index import BreachIndex, normalise_identifier
+from bot.breaches.source import EmailSource, Found, LookupPaused, LookupUnavailable, RateLimited
 from bot.config import keyed
 from bot.state.sqlite_store import DAY, Store
 
-CATALOGUE_MAX_AGE = DAY  # the HIBP breach catalogue is fetched again after a day
-
-
-@dataclass(frozen=True)
-class Found:
-    name: str
-    date: str
-    data: tuple[str, ...]
-    slug: str = ""  # the index's id: a catalogue incident is then worded in the person's language
+__all__ = ["BreachLookup", "Found", "LookupLimits", "Result"]
 
 
 @dataclass(frozen=True)
 class Result:
-    """`status`: 'found', 'not_found', 'no_key' (email lookups are not set up: HIBP needs a
-    key), 'unavailable' (HIBP did not answer) or 'paused' (HIBP failed several times in a row,
-    so it is not asked for a few minutes). Index results are kept in every case."""
+    """`status`: 'found', 'not_found', 'off' (email lookups are switched off), 'busy' (the
+    service refused: too many lookups for now), 'unavailable' (it did not answer) or 'paused'
+    (it failed several times in a row or asked us to wait, so it is not asked for a while).
+    `source`: the service that checked an email ('hibp', 'xon'); '' for a phone number."""
 
     status: str
     breaches: tuple[Found, ...] = ()
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,8 +40,9 @@ class LookupLimits:
 
 class BreachLookup:
     def __init__(self, store: Store, secret: bytes, index: BreachIndex | None = None,
-                 hibp: HibpClient | None = None, limits: LookupLimits = LookupLimits()):
-        self.store, self.secret, self.index, self.hibp, self.limits = store, secret, index, hibp, limits
+                 source: EmailSource | None = None, limits: LookupLimits = LookupLimits()):
+        """`source`: where emails are checked; None: email lookups are off (nothing is sent)."""
+        self.store, self.secret, self.index, self.source, self.limits = store, secret, index, source, limits
 
     # --- abuse limits ---
     def refused(self, user: str, kind: str, identifier: str, now: float | None = None) -> str | None:
@@ -63,9 +59,14 @@ class BreachLookup:
         self.store.add_lookup(user, day, target, kind)
         return None
 
-    def asks_hibp(self) -> bool:
-        """Would an email lookup call HIBP now (a key, and the breaker not open)?"""
-        return self.hibp is not None and self.hibp.has_key and self.hibp.breaker.state != OPEN
+    @property
+    def source_name(self) -> str:
+        """'hibp', 'xon' or 'off': where an email would go (what /privacy says)."""
+        return self.source.name if self.source is not None else "off"
+
+    def asks_service(self) -> bool:
+        """Would an email lookup call the outside service now (one chosen, its breaker not open)?"""
+        return self.source is not None and self.source.breaker.state != OPEN
 
     # --- lookups ---
     def phone(self, raw: str) -> Result:
@@ -74,41 +75,20 @@ class BreachLookup:
         return _result([Found(b.name, b.date, b.data, b.slug) for b in found])
 
     def email(self, address: str) -> Result:
-        email = address.strip().lower()
-        hits = self.index.lookup(email) if self.index else []
-        local = [Found(b.name, b.date, b.data, b.slug) for b in hits]
-        if self.hibp is None or not self.hibp.has_key:
-            return Result("no_key", tuple(local)) if not local else _result(local)
+        """The chosen service's answer; the imported lists are not asked (see the module's rule)."""
+        if self.source is None:
+            return Result("off")
+        name = self.source.name
         try:
-            answer = self.hibp.breached_account(email)
-            catalogue = self.catalogue() if answer else {}
-            remote = [_describe(item, catalogue) for item in answer]
+            found = self.source.check(address.strip().lower())
         except LookupPaused:
-            return Result("paused", tuple(local))
+            return Result("paused", source=name)
+        except RateLimited:
+            return Result("busy", source=name)
         except LookupUnavailable:
-            return Result("unavailable", tuple(local))
-        known = {f.name.casefold() for f in local}
-        return _result(local + [f for f in remote if f.name.casefold() not in known])
-
-    def catalogue(self, now: float | None = None) -> dict[str, dict[str, Any]]:
-        """HIBP's breach catalogue by name, from SQLite, fetched again once a day."""
-        now = now or time.time()
-        cached, fetched = self.store.hibp_catalogue()
-        if self.hibp is not None and now - fetched > CATALOGUE_MAX_AGE:
-            try:
-                cached = {str(b.get("Name")): b for b in self.hibp.breaches()}
-                self.store.save_hibp_catalogue(cached, now)
-            except LookupUnavailable:
-                pass  # the old copy will do until HIBP answers again
-        return cached
+            return Result("unavailable", source=name)
+        return _result(found, name)
 
 
-def _describe(item: dict[str, Any], catalogue: dict[str, dict[str, Any]]) -> Found:
-    """A breach of an HIBP answer, completed from the catalogue where the answer is short."""
-    item = {**catalogue.get(str(item.get("Name", "")), {}), **item}
-    return Found(str(item.get("Title") or item.get("Name", "")), str(item.get("BreachDate", "")),
-                 tuple(str(c) for c in item.get("DataClasses") or ()))
-
-
-def _result(found: list[Found]) -> Result:
-    return Result("found" if found else "not_found", tuple(sorted(found, key=lambda f: f.date)))
+def _result(found: list[Found], source: str = "") -> Result:
+    return Result("found" if found else "not_found", tuple(sorted(found, key=lambda f: f.date)), source)

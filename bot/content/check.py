@@ -130,16 +130,23 @@ def _figure_problems(content: Content) -> list[str]:
     ]
 
 
+def _longest_values(content: Content, lang: str) -> dict[str, str]:
+    """{names} filled in as long as they can be: the default retention, and the longest of the
+    sentences that say where an email goes."""
+    sentences = [content.render(texts[lang], lang) for key, texts in content.system.items()
+                 if key.startswith("privacy_email_")]
+    return {**kept.figures(Retention()), "email_service": max(sentences, key=len, default="")}
+
+
 def length_problems(content: Content) -> list[str]:
     """Every answer's first message at most FIRST_MESSAGE_MAX characters as shown (facts and
     figures filled in), or the intent's own `max_chars`; its "more" at most MORE_MAX."""
-    values = kept.figures(Retention())
     problems = []
     for intent in content.intents.values():
         limit = int(intent.extra.get("max_chars", FIRST_MESSAGE_MAX))
         for part, most in (("answer", limit), ("more", MORE_MAX)):
             for lang in getattr(intent, part):
-                shown = len(getattr(content, part)(intent.id, lang, values))
+                shown = len(getattr(content, part)(intent.id, lang, _longest_values(content, lang)))
                 if shown > most:
                     problems.append(f"{intent.path}: the '{lang}' {part} is {shown} characters"
                                     f" (at most {most}: put the rest under 'more')")

@@ -18,6 +18,7 @@ from bot.understanding.normalise import LANGS
 RESERVED = {"facts.yaml", "lexicon.yaml", "system.yaml", "scam_rules.yaml", "glossary.yaml"}
 OUT_OF_SCOPE = "out_of_scope"
 CATALOGUE = "breaches/catalogue.yaml"  # the known incidents, in the person's language
+REPORT = "breaches/report.yaml"  # how a breach report is worded: kinds of data, months, counts
 FACT_REF = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)\}")
 # A value the code fills in, such as a retention period: "{state_days}" (no dot).
 VALUE_REF = re.compile(r"\{([a-z][a-z0-9_]*)\}")
@@ -86,6 +87,7 @@ class Content:
     directory: Path
     catalogue: dict[str, Incident] = field(default_factory=dict)
     glossary: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)  # breaches/report.yaml
 
     def fact_value(self, key: str, lang: str = "en") -> str:
         return self.facts[key].shown(lang)
@@ -243,6 +245,7 @@ def load_content(directory: Path | str = DEFAULT_DIR, strict: bool = True) -> Co
         catalogue=_load_catalogue(directory / CATALOGUE, problems),
         glossary=(_read_yaml(directory / "glossary.yaml", problems) or {})
         if (directory / "glossary.yaml").exists() else {},
+        report=(_read_yaml(directory / REPORT, problems) or {}) if (directory / REPORT).exists() else {},
     )
     problems += _structural_problems(content)
     if problems and strict:
@@ -291,10 +294,39 @@ def _structural_problems(content: Content) -> list[str]:
             for lang in LANGS:
                 if lang not in texts:
                     problems.append(f"system.yaml: {key}: no text in '{lang}'")
+    problems += _report_problems(content)
     for where, _lang, text in shown_texts(content):
         if not where.endswith((": answer", ": more")):  # checked above
             problems += [f"{where}: unknown fact key '{{{key}}}'" for key in FACT_REF.findall(text)
                          if key not in content.facts]
+    return problems
+
+
+def _report_problems(content: Content) -> list[str]:
+    """breaches/report.yaml: every kind of data worded in each language, with known steps;
+    twelve months and the count words in each language."""
+    report, problems = content.report, []
+    kinds = report.get("data_types")
+    if not isinstance(kinds, dict) or "other" not in kinds:
+        return [f"{REPORT}: data_types: a mapping of kinds of data, 'other' among them"]
+    for kind, entry in kinds.items():
+        where = f"{REPORT}: data_types: {kind}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("names"), list):
+            problems.append(f"{where}: needs 'names' (a list) and a word in each language")
+            continue
+        problems += [f"{where}: no word in '{lang}'" for lang in LANGS
+                     if not str(entry.get(lang) or "").strip()]
+        step = entry.get("step")
+        if step is not None and not isinstance(content.system.get(step), dict):
+            problems.append(f"{where}: step '{step}' is not a text of system.yaml")
+    months, counts = _by_lang(report.get("months")), _by_lang(report.get("count_words"))
+    for lang in LANGS:
+        if not isinstance(months.get(lang), list) or len(months[lang]) != 12:
+            problems.append(f"{REPORT}: months: twelve names in '{lang}'")
+        units = counts.get(lang)
+        if not isinstance(units, list) or not all(
+                isinstance(u, dict) and isinstance(u.get("zeros"), int) and u.get("word") for u in units):
+            problems.append(f"{REPORT}: count_words: a list of {{zeros, word}} in '{lang}'")
     return problems
 
 
@@ -315,4 +347,12 @@ def shown_texts(content: Content) -> list[tuple[str, str, str]]:
             found += [(f"{where}: name", lang, incident.name[lang]),
                       (f"{where}: description", lang, incident.description[lang])]
             found += [(f"{where}: data", lang, item) for item in incident.data[lang]]
+    for kind, entry in (content.report.get("data_types") or {}).items():
+        if isinstance(entry, dict):
+            found += [(f"{REPORT}: data_types: {kind}", lang, str(entry[lang]))
+                      for lang in LANGS if entry.get(lang)]
+    for part in ("months", "count_words"):
+        for lang, items in _by_lang(content.report.get(part)).items():
+            words = [str(i.get("word", "")) if isinstance(i, dict) else str(i) for i in items or []]
+            found += [(f"{REPORT}: {part}", str(lang), " ".join(words))]
     return found

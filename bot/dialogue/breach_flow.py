@@ -1,8 +1,13 @@
 """The "was I leaked?" conversation: the `breach_lookup` action of the `check_breach` intent.
 
-An email in the message is looked up at once; "my number" looks up the person's own number
-as the channel verified it; a number typed into the chat is refused, with the reason.
-Otherwise the bot asks what to check and waits for the answer."""
+An email in the message is looked up at once (through the one service chosen: HIBP or
+XposedOrNot); "my number" looks up the person's own number as the channel verified it, in
+the operator's imported lists; a number typed into the chat is refused, with the reason.
+Otherwise the bot asks what to check and waits for the answer, unless the next message is
+clearly something else (a pasted scam that carries a number, another question).
+
+The report is short enough for a phone and in the person's language (`breach_report`): the
+five most recent breaches with what they exposed, "and N more", then the steps that matter."""
 
 from __future__ import annotations
 
@@ -11,10 +16,11 @@ from typing import TYPE_CHECKING
 
 from bot.breaches.lookup import Found, Result
 from bot.content.load import Content, Intent
+from bot.dialogue import breach_report as words
 from bot.dialogue.messages import Option, Reply
 from bot.dialogue.registry import CHOICES, PENDING, action, has_any
 from bot.state.sqlite_store import DAY
-from bot.understanding.normalise import EMAIL
+from bot.understanding.normalise import EMAIL, URL
 from bot.understanding.redact import PHONE
 
 if TYPE_CHECKING:
@@ -22,6 +28,12 @@ if TYPE_CHECKING:
 
 INTENT = "check_breach"
 PENDING_KEY = "breach_target"
+ANSWER_WORDS = 4  # a reply to "what should I check?" this short (besides the address) is an answer
+# What the identifier itself says was exposed: its steps come with every report.
+EXPOSED_BY_KIND = {"email": "Email addresses", "phone": "Phone numbers"}
+LIMIT = 700  # characters of a report: the first screen of a phone
+# (breaches listed, kinds of data named per breach, steps), fullest first: the first that fits.
+LAYOUTS = ((5, 3, 3), (5, 3, 2), (5, 2, 2), (4, 2, 2), (3, 2, 2), (3, 1, 2), (2, 1, 1))
 
 
 @action("breach_lookup")
@@ -76,6 +88,9 @@ def _lookup(turn: Turn, kind: str, target: str) -> list[Reply]:
     bot, content = turn.bot, turn.bot.content
     turn.intent = INTENT
     lookup = bot.lookup
+    options = bot.intent_options(turn, ["after_leak", "leak_news"])
+    if kind == "email" and lookup.source is None:  # switched off: nothing is sent, nothing counted
+        return [bot.reply(turn, content.text("breach_no_key", turn.lang), options)]
     refused = lookup.refused(turn.limit_key, kind, target)
     if refused:
         hours = str(max(1, round((DAY - time.time() % DAY) / 3600)))
@@ -83,41 +98,68 @@ def _lookup(turn: Turn, kind: str, target: str) -> list[Reply]:
         key = "breach_limit" if refused == "per_day" else "breach_limit_emails"
         return [bot.reply(turn, content.text(key, turn.lang, limit=str(limit), hours=hours))]
     shown = _masked_email(target) if kind == "email" else content.text("breach_your_number", turn.lang)
-    options = bot.intent_options(turn, ["after_leak", "leak_news"])
-    if kind == "email" and lookup.asks_hibp():
-        # HIBP may take seconds: not in the transaction, not on the event loop. The channel
-        # runs this afterwards and sends the result, or "checking…" first if it is slow.
+    if kind == "email" and lookup.asks_service():
+        # The service may take seconds: not in the transaction, not on the event loop. The
+        # channel runs this afterwards and sends the result, or "checking…" first if it is slow.
         turn.state.options = [o.value for o in options]
-        turn.later = lambda: [bot.reply(turn, _report(turn, lookup.email(target), shown), options)]
+        turn.later = lambda: [bot.reply(turn, report(turn, lookup.email(target), shown, kind), options)]
         return [bot.reply(turn, content.text("breach_checking", turn.lang, target=shown), keep=True)]
     result = lookup.email(target) if kind == "email" else lookup.phone(target)
-    return [bot.reply(turn, _report(turn, result, shown), options)]
+    return [bot.reply(turn, report(turn, result, shown, kind), options)]
 
 
-def _report(turn: Turn, result: Result, shown: str) -> str:
+def report(turn: Turn, result: Result, shown: str, kind: str) -> str:
+    """The answer to a lookup: what was found (or not) and who checked, then the steps; as
+    much as fits in a phone's first screen (LIMIT characters)."""
     content, lang = turn.bot.content, turn.lang
-    if result.status in ("no_key", "unavailable", "paused") and not result.breaches:
-        return content.text(f"breach_{result.status}", lang)
-    if result.breaches:
-        lines = [content.text("breach_found", lang, target=shown, count=str(len(result.breaches)))]
-        lines += [_line(content, lang, b) for b in result.breaches]
-        if result.status != "found":  # HIBP could not be asked: say so under what the index found
-            lines.append(content.text(f"breach_{result.status}", lang))
-        head = "\n".join(lines)
-    else:
-        head = content.text("breach_not_found", lang, target=shown)
-    return f"{head}\n\n{content.answer('after_leak', lang)}"
+    if result.status in ("off", "busy", "unavailable", "paused"):
+        return content.text("breach_no_key" if result.status == "off" else f"breach_{result.status}", lang)
+    checked = [content.text(f"breach_checked_{result.source}", lang)] if result.source else []
+    if not result.breaches:
+        head = [content.text("breach_not_found", lang, target=shown), *checked]
+        return "\n".join([*head, "", *_steps(content, lang, ["breach_step_general"])])
+    found = sorted(result.breaches, key=words.sort_key)
+    key = "breach_found_one" if len(found) == 1 else "breach_found"
+    head = [content.text(key, lang, target=shown, count=str(len(found))), *checked]
+    exposed = [EXPOSED_BY_KIND[kind], *(d for b in found for d in b.data)]
+    steps = words.steps(content, exposed)
+    steps += ["breach_step_general"] * (len(steps) < 2)  # two steps at least: the data may call for one
+    text = ""
+    for listed, kinds, stepped in LAYOUTS:  # the fullest that fits
+        lines = [_line(content, lang, b, kind, kinds) for b in found[:listed]]
+        if len(found) > listed:
+            lines.append(content.text("breach_more", lang, count=str(len(found) - listed)))
+        text = "\n".join([*head, *lines, "", *_steps(content, lang, steps[:stepped])])
+        if len(text) <= LIMIT:
+            break
+    return text
 
 
-def _line(content: Content, lang: str, breach: Found) -> str:
-    """One breach; a known incident of the catalogue in the person's language."""
+def _steps(content: Content, lang: str, keys: list[str]) -> list[str]:
+    return [content.text("breach_steps", lang), *(f"- {content.text(k, lang)}" for k in keys)]
+
+
+def _line(content: Content, lang: str, breach: Found, kind: str, kinds: int) -> str:
+    """One breach: its name, month and size, and the kinds of data it exposed besides the
+    identifier's own (an email is in every breach an email is found in); a known incident of
+    the catalogue in the person's language."""
     incident = content.catalogue.get(breach.slug)
-    name, data = breach.name, list(breach.data)
     if incident:
         name = content.render(incident.name[lang], lang)
         data = [content.render(item, lang) for item in incident.data[lang]]
+    else:
+        own = {EXPOSED_BY_KIND[kind].casefold()}
+        rest = [d for d in breach.data if d.casefold() not in own and d.strip()]
+        name, data = breach.name, words.data_words(content, lang, rest or breach.data, kinds)
+    details = [words.month_year(content, lang, breach.date)]
+    if breach.records:
+        size = words.in_words(content, lang, breach.records)
+        details.append(content.text("breach_records", lang, count=size))
     comma = content.system.get("comma", {}).get(lang, ", ")
-    return content.text("breach_line", lang, name=name, date=breach.date or "?", data=comma.join(data) or "?")
+    shown_data, details_text = comma.join(data) or "?", comma.join(d for d in details if d)
+    if details_text:
+        return content.text("breach_line", lang, name=name, details=details_text, data=shown_data)
+    return content.text("breach_line_bare", lang, name=name, data=shown_data)
 
 
 def _masked_email(email: str) -> str:
@@ -127,9 +169,23 @@ def _masked_email(email: str) -> str:
 
 
 def _pending(turn: Turn) -> list[Reply] | None:
-    """The answer to "what should I check?": an email, "my number", or something else."""
-    intent = turn.bot.content.intents[INTENT]
-    return _act_on(turn, intent)
+    """The answer to "what should I check?": an email, "my number", or a number typed in (which
+    is refused). A message that is clearly something else goes its own way: a pasted message
+    or a question of another intent, even if it carries a number (None)."""
+    if not _is_answer(turn):
+        return None
+    return _act_on(turn, turn.bot.content.intents[INTENT])
+
+
+def _is_answer(turn: Turn) -> bool:
+    """Short (an address or a number with a few words), or matched to nothing else."""
+    rest = PHONE.sub(" ", EMAIL.sub(" ", turn.text))
+    if len(rest.split()) <= ANSWER_WORDS and not URL.search(rest):
+        return True
+    match = turn.bot.matcher.match(turn.text, turn.normalised)
+    if match.intent not in (None, INTENT):
+        return False
+    return not turn.bot.scam_rules.check(turn.text).flags
 
 
 def _choose(turn: Turn, value: str) -> list[Reply] | None:

@@ -122,6 +122,12 @@ class Bot:
         so a message sees the old content or the new, never a mix."""
         self.content, self.matcher, self.scam_rules = loaded.content, loaded.matcher, loaded.scam_rules
 
+    def values(self, lang: str) -> dict[str, str]:
+        """What the texts' {names} become here: the retention figures as configured, and the
+        sentence that says where an email to check goes (by the lookup's source)."""
+        email = self.content.text(f"privacy_email_{self.lookup.source_name}", lang)
+        return {**figures(self.retention), "email_service": email}
+
     def respond(self, msg: Incoming) -> list[Reply]:
         """The replies, slow work included (the terminal and tests: nothing else to wait for)."""
         outcome = self.handle(msg)
@@ -295,7 +301,7 @@ class Bot:
     def plain_answer(self, turn: Turn, intent: Intent) -> list[Reply]:
         """The intent's answer as its file gives it (an action may fall back to it)."""
         intent_id = intent.id
-        text = self.content.answer(intent_id, turn.lang, figures(self.retention))
+        text = self.content.answer(intent_id, turn.lang, self.values(turn.lang))
         options = details_flow.more_option(turn, intent) + self.intent_options(turn, intent.options)
         return [feedback_flow.ask(turn, intent_id, self.reply(turn, text, options))]
 

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.content.load import Intent
-from bot.dialogue.kept import figures
 from bot.dialogue.messages import Option, Reply
 from bot.dialogue.registry import CHOICES
 
@@ -38,7 +37,7 @@ def _more(turn: Turn, intent_id: str) -> list[Reply] | None:
     options = bot.intent_options(turn, intent.options)
     if intent.action in FOLLOW_UPS:
         options = FOLLOW_UPS[intent.action](turn) + options
-    return [bot.reply(turn, bot.content.more(intent_id, turn.lang, figures(bot.retention)), options)]
+    return [bot.reply(turn, bot.content.more(intent_id, turn.lang, bot.values(turn.lang)), options)]
 
 
 CHOICES[PREFIX] = _more

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.content.load import Intent
-from bot.dialogue.kept import figures
 from bot.dialogue.messages import Reply
 from bot.dialogue.registry import action, has_any
 
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 @action("greet")
 def greet(turn: Turn, intent: Intent) -> list[Reply]:
     bot, lang = turn.bot, turn.lang
-    text = bot.content.answer(intent.id, lang, figures(bot.retention))
+    text = bot.content.answer(intent.id, lang, bot.values(lang))
     if has_any(turn, intent.extra.get("salaam_words", [])):
         text = f"{bot.content.text('salaam_reply', lang)} {text}"
     return [bot.reply(turn, text, bot.intent_options(turn, intent.options))]

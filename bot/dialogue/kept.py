@@ -28,7 +28,10 @@ FIGURES: tuple[Figure, ...] = (
     Figure("case_days", lambda r: r.cases, DAY,
            "a closed desk case: its tie to the person, its staff topic (BOT_KEEP_CASES_DAYS)"),
 )
-NAMES = frozenset(f.name for f in FIGURES)
+# Sentences the code fills in from the configuration, not from a retention: where an email to
+# check goes (`privacy_flow`, one of system.yaml's privacy_email_* texts).
+SENTENCES = {"email_service": "where emails are checked (BREACH_EMAIL_SOURCE): privacy_email_<service>"}
+NAMES = frozenset(f.name for f in FIGURES) | frozenset(SENTENCES)
 
 
 def figures(retention: Retention) -> dict[str, str]:

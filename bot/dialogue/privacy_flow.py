@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from bot.content.load import Intent
 from bot.dialogue import details_flow
-from bot.dialogue.kept import figures
 from bot.dialogue.messages import Option, Reply
 from bot.dialogue.registry import CHOICES, ON_DELETE, PENDING, action, has_any, is_one_of
 
@@ -20,7 +19,7 @@ def privacy(turn: Turn, intent: Intent) -> list[Reply]:
         return _confirm_delete(turn)
     # The retention the operator configured, not a number written in the text; the summary
     # first, the full statement on "More".
-    text = turn.bot.content.answer(intent.id, turn.lang, figures(turn.bot.retention))
+    text = turn.bot.content.answer(intent.id, turn.lang, turn.bot.values(turn.lang))
     return [turn.bot.reply(turn, text, details_flow.more_option(turn, intent) + _delete_button(turn))]
 
 

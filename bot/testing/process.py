@@ -111,8 +111,11 @@ def service_env(db: Path, telegram_url: str, *, token: str, webhook_secret: str,
     """The environment for `python -m bot serve` with both channels on and no outside service:
     the inherited environment minus any setting of ours, then these."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("BOT_", "TELEGRAM_", "TWILIO_", "HIBP_", "BREACH_", "PUBLIC_URL"))}
+           if not k.startswith(("BOT_", "TELEGRAM_", "TWILIO_", "HIBP_", "BREACH_", "XON_", "PUBLIC_URL"))}
     env.update({
+        # No outside service: with no HIBP key emails would go to XposedOrNot, so it is pointed
+        # at a closed loopback port unless a test gives its stand-in.
+        "XON_API_URL": "http://127.0.0.1:9",
         "BOT_DB": str(db), "BOT_SECRET": secret, "TELEGRAM_BOT_TOKEN": token,
         "TELEGRAM_WEBHOOK_SECRET": webhook_secret, "TELEGRAM_API_URL": telegram_url,
         "TWILIO_AUTH_TOKEN": twilio_token, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,

@@ -63,7 +63,8 @@ class Match:
 
 def build_normaliser(content: Content) -> Normaliser:
     lexicon = content.lexicon
-    return Normaliser(lexicon.get("spelling", {}), lexicon.get("roman_urdu_words", []))
+    return Normaliser(lexicon.get("spelling", {}), lexicon.get("roman_urdu_words", []),
+                      lexicon.get("shared_words", []))
 
 
 def asking_sentence(text: str) -> str | None:

@@ -30,6 +30,8 @@ URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]{1,63}\.(?:ly|com|pk|xyz|net|or
                  re.IGNORECASE)
 # Emails, links and long digit runs stand for what they are when matching ("was <email> leaked").
 _STAND_INS = ((EMAIL, " email "), (URL, " link "), (re.compile(r"\+?\d[\d\s-]{6,}\d"), " number "))
+# The stand-ins have no language of their own: neither has what they stand for.
+_NEUTRAL = frozenset(stand_in.strip() for _, stand_in in _STAND_INS)
 _NOT_WORD = re.compile(r"[\W_]+")
 _REPEATS = re.compile(r"(\D)\1{2,}")
 _URDU_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
@@ -47,12 +49,16 @@ class Normaliser:
     """Folds the many ways people write the same words into one form.
 
     `spelling` maps a canonical Latin word to its variants ("kaise": ["kese", "kesay"]);
-    `roman_words` is the Roman Urdu vocabulary used to tell Roman Urdu from English.
+    `roman_words` is the Roman Urdu vocabulary used to tell Roman Urdu from English;
+    `shared_words` are words English and Roman Urdu both use (names of companies and apps,
+    short forms, loanwords such as "helpline"): they tell neither language.
     """
 
-    def __init__(self, spelling: Mapping[str, Iterable[str]], roman_words: Iterable[str]):
+    def __init__(self, spelling: Mapping[str, Iterable[str]], roman_words: Iterable[str],
+                 shared_words: Iterable[str] = ()):
         self._fold = {v: canon for canon, variants in spelling.items() for v in variants}
         self._roman = {self._fold.get(w, w) for w in roman_words}
+        self._shared = _NEUTRAL | {self.normalise(w) for w in shared_words}
 
     def normalise(self, text: str) -> str:
         text = text.translate(DIGITS)
@@ -63,15 +69,23 @@ class Normaliser:
         return " ".join(self._fold.get(tok, tok) for tok in text.split())
 
     def detect_language(self, text: str, normalised: str | None = None) -> str | None:
-        """'ur', 'roman_ur' or 'en'; None when the text has no letters at all ("1", "👍")."""
-        urdu = len(_URDU_LETTER.findall(text))
-        latin = len(_LATIN_LETTER.findall(text))
+        """'ur', 'roman_ur' or 'en'; None when the message has no language of its own: no
+        letters at all ("1", "👍"), or only an email, a link, a number and shared words
+        ("ali@example.com", "telenor helpline"). The conversation's language then holds."""
+        bare = text
+        for pattern, _ in _STAND_INS:  # an address's or link's letters are no language
+            bare = pattern.sub(" ", bare)
+        urdu = len(_URDU_LETTER.findall(bare))
+        latin = len(_LATIN_LETTER.findall(bare))
         if urdu == 0 and latin == 0:
             return None
         if urdu >= latin:
             return "ur"
         tokens = (normalised if normalised is not None else self.normalise(text)).split()
-        roman = sum(1 for tok in tokens if tok in self._roman)
-        if roman >= 2 or (roman and roman * 4 >= len(tokens)):
+        own = [tok for tok in tokens if tok not in self._shared and not tok.isdecimal()]
+        if not own:
+            return None
+        roman = sum(1 for tok in own if tok in self._roman)
+        if roman >= 2 or (roman and roman * 4 >= len(own)):
             return "roman_ur"
         return "en"
