@@ -19,6 +19,7 @@ CATALOG = [
     "leak_news", "after_leak", "password_help", "two_factor", "operator_helpline",
     "data_sharing_rights", "privacy_law", "scam_check", "phishing_tips", "vpn_wifi", "sim_check",
     "account_hacked", "records_sold", "bot_privacy", "human_help", "thanks", "goodbye", "language",
+    "shared_code", "harm_request",  # added to the catalog since
 ]
 
 

@@ -33,7 +33,10 @@ def test_more_typed_in_each_language_gives_the_rest_in_that_language(bot, conten
 
 def test_more_with_nothing_offered_is_an_ordinary_message(bot):
     (reply,) = bot.respond(Incoming("terminal", "nothing-offered", "more"))
-    assert reply.intent != "stop_marketing_calls"
+    assert reply.intent == "no_more" and reply.text == bot.content.text("no_more", "en")
+    bot.respond(Incoming("terminal", "nothing-offered", "شکریہ"))
+    (urdu,) = bot.respond(Incoming("terminal", "nothing-offered", "مزید"))  # thanks has no more
+    assert urdu.intent == "no_more" and urdu.lang == "ur"
     (stale,) = bot.respond(Incoming("terminal", "nothing-offered", "", choice="more:no_such_intent"))
     assert stale.intent == "fallback"
 

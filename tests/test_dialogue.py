@@ -39,7 +39,7 @@ def test_a_number_picks_an_offered_option(bot, content):
     (second,) = say(bot, "2")
     assert second.intent == first.options[1].value
     (urdu_digit,) = say(bot, "۱")  # Urdu digit one picks from the options of the second answer
-    assert urdu_digit.intent == second.options[0].value
+    assert urdu_digit.intent == second.options[0].value.removeprefix("more:")
 
 
 def test_a_number_that_is_not_an_option_says_so(bot):
@@ -158,7 +158,7 @@ def test_sensitive_messages_are_warned_about_and_not_kept(bot, store):
                  "mera password Ali@1234 hai", "OTP is 482913", "my otp is 482913, what do i do"):
         (reply,) = say(bot, text)
         assert reply.intent == "sensitive"
-        assert "do not send" in reply.text.lower() or "na bhejein" in reply.text.lower()
+        assert "never send" in reply.text.lower() or "na bhejein" in reply.text.lower()
     dump = "\n".join(store.db.iterdump())
     for secret in ("1234567", "1111", "Ali@1234", "482913"):
         assert secret not in dump

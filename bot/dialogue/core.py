@@ -242,11 +242,17 @@ class Bot:
         return [self.reply(turn, self.content.text("no_such_option", turn.lang), keep=True)]
 
     def _worded_option(self, turn: Turn) -> list[Reply] | None:
-        """An offered "more" (or the like) asked for in words: "more", "aur batao", "مزید"."""
+        """An offered "more" (or the like) asked for in words: "more", "aur batao", "مزید".
+        "More" asked for when none was offered is told so, rather than taken for a topic."""
         for prefix, words in WORDED_OPTIONS.items():
+            if not actions.is_one_of(turn, self.content.words(words)):
+                continue
             offered = [value for value in turn.state.options if value.startswith(f"{prefix}:")]
-            if offered and actions.is_one_of(turn, self.content.words(words)):
+            if offered:
                 return self.choose(turn, offered[0])
+            if prefix == details_flow.PREFIX:
+                turn.intent = "no_more"
+                return [self.reply(turn, self.content.text("no_more", turn.lang), keep=True)]
         return None
 
     def _named_option(self, turn: Turn) -> list[Reply] | None:
