@@ -94,3 +94,16 @@ def test_an_answer_too_long_for_a_phone_is_a_problem(tmp_path):
                     encoding="utf-8")
     problems, _ = check(copy)
     assert any(p.startswith("thanks.yaml: the 'en' answer is") and "at most 700" in p for p in problems)
+
+
+def test_a_key_written_twice_is_a_problem_not_silently_the_last(tmp_path):
+    copy = tmp_path / "intents"
+    shutil.copytree(ROOT / "intents", copy)
+    glossary = copy / "glossary.yaml"
+    glossary.write_text(glossary.read_text(encoding="utf-8") + "\nap:\n  roman_ur: aap\n", encoding="utf-8")
+    rules = copy / "scam_rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("reviewed:", "reviewed: 2026-01-01\nreviewed:", 1),
+                     encoding="utf-8")
+    problems, _ = check(copy)
+    assert any(p.startswith("glossary.yaml: cannot read") and "'ap' is written twice" in p for p in problems)
+    assert any("scam_rules.yaml" in p and "'reviewed' is written twice" in p for p in problems)

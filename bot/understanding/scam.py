@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from bot.content.load import DEFAULT_DIR, ContentError
+from bot.content.load import DEFAULT_DIR, SAFE_LOADER, ContentError
 from bot.understanding.normalise import DIGITS, LANGS, LETTERS, strip_marks
 from bot.understanding.scam_fold import Spelling, undisguise, unmask
 from bot.understanding.scam_model import MODEL_FILE, ScamModel, finding_names
@@ -205,7 +205,7 @@ class ScamRules:
         problems: list[str] = []
         path = Path(content_dir) / RULES_FILE
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}  # noqa: S506
         except (OSError, yaml.YAMLError) as exc:
             raise ContentError([f"{RULES_FILE}: cannot read: {exc}"]) from exc
         if not isinstance(raw, dict):
