@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -63,9 +64,7 @@ class Access:
         self._failures: dict[str, deque[float]] = {}  # per client address
 
     def is_token(self, given: str) -> bool:
-        """Constant time whatever the lengths: compares the digests."""
-        digest = hashlib.sha256
-        return hmac.compare_digest(digest(given.encode()).digest(), digest(self.token.encode()).digest())
+        return same_token(given, self.token)
 
     def session(self, now: float | None = None) -> str:
         expires = int((now or time.time()) + SESSION)
@@ -87,8 +86,9 @@ class Access:
         return self.is_token(given) if given else self.valid_session(request.cookies.get(COOKIE, ""))
 
     def throttled(self, address: str, now: float) -> bool:
-        """Too many failed tries from this address in the last minute (guessing): refuse it for
-        now. Per address, so that someone guessing cannot lock the rightful admin out."""
+        """Too many failed tries from this address in the last minute (guessing): refuse its
+        wrong tries for now. Per address, and the right token always passes, so that someone
+        guessing cannot lock the rightful admin out."""
         failures = self._failures.get(address)
         while failures and failures[0] < now - 60:
             failures.popleft()
@@ -98,6 +98,12 @@ class Access:
         if address not in self._failures and len(self._failures) >= MAX_ADDRESSES:
             del self._failures[next(iter(self._failures))]
         self._failures.setdefault(address, deque()).append(now)
+
+
+def same_token(given: str, token: str) -> bool:
+    """Constant time whatever the lengths: compares the digests."""
+    digest = hashlib.sha256
+    return hmac.compare_digest(digest(given.encode()).digest(), digest(token.encode()).digest())
 
 
 # --- the data behind the page ---
@@ -177,11 +183,11 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
     def refuse(request: Request) -> Response | None:
         if access is None:
             return PlainTextResponse("Not Found", status_code=404)
+        if access.allowed(request):  # the right token is never locked out, whoever guessed
+            return None
         address, now = _address(request), time.time()
         if access.throttled(address, now):
             return PlainTextResponse("too many tries; wait a minute", status_code=429, headers=HEADERS)
-        if access.allowed(request):
-            return None
         if request.headers.get("authorization"):
             access.failed(address, now)
             return PlainTextResponse("bad token", status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -205,10 +211,11 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         if request.method == "GET":
             return HTMLResponse(render_login(), headers=HEADERS)
         now, address = time.time(), _address(request)
-        if access.throttled(address, now):
-            return HTMLResponse(render_login("Too many attempts; wait a minute."), 429, headers=HEADERS)
         body = await _read_form(request)
-        if body is None or not access.is_token(body.get("token", "")):
+        right = body is not None and access.is_token(body.get("token", ""))
+        if not right and access.throttled(address, now):
+            return HTMLResponse(render_login("Too many attempts; wait a minute."), 429, headers=HEADERS)
+        if not right:
             access.failed(address, now)
             return HTMLResponse(render_login("That token is not right."), 401, headers=HEADERS)
         response = RedirectResponse("/admin", status_code=303, headers=HEADERS)
@@ -229,9 +236,10 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         if reload is None or access is None:
             return PlainTextResponse("Not Found", status_code=404)
         address, now = _address(request), time.time()
-        if access.throttled(address, now):
+        right = access.is_token(_bearer(request))  # a token, not the cookie: no cross-site posts
+        if not right and access.throttled(address, now):
             return PlainTextResponse("too many tries; wait a minute", status_code=429, headers=HEADERS)
-        if not access.is_token(_bearer(request)):  # a token, not the cookie: no cross-site posts
+        if not right:
             access.failed(address, now)
             return PlainTextResponse("bad token", status_code=401, headers={"WWW-Authenticate": "Bearer"})
         result = await reload()
@@ -248,7 +256,9 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
 
 
 def _address(request: Request) -> str:
-    """Who is trying, for the throttle: the client's address (behind a proxy, the proxy's)."""
+    """Who is trying, for the throttle: the client's address. Behind a proxy named in
+    `serve --forwarded-allow-ips` (FORWARDED_ALLOW_IPS), uvicorn puts the address the proxy
+    forwarded here; from anyone else, X-Forwarded-For is ignored."""
     return request.client.host if request.client else ""
 
 
@@ -287,8 +297,14 @@ form.login{max-width:22em;margin:4em auto}input{width:100%;padding:.4em;margin:.
 """
 
 
+# Bidirectional controls (embeddings, overrides, isolates, marks) in what people typed would
+# reorder the page around them (U+202E turns "gpj.exe" around); shown as their code instead.
+_BIDI = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
+
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    """The one escaping function: HTML-escaped, bidi controls made visible."""
+    return _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", escape(str(value), quote=True))
 
 
 def _pct(share: float | None) -> str:
