@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import logging
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -30,7 +31,7 @@ from starlette.routing import Route
 
 from bot.content.check import stale_facts, stale_intents
 from bot.content.load import Content, Fact, Intent
-from bot.ops.misses import MissGroup, group_misses, mark_covered
+from bot.ops.misses import MissGroup, MissGrouper, mark_covered
 from bot.ops.stats import Figures, Stats, compute, window
 from bot.state.sqlite_store import DAY, Store
 from bot.understanding.matcher import Matcher
@@ -44,6 +45,7 @@ FAILURES_PER_MINUTE = 10  # failed tries (form or bearer) from one address befor
 MIN_TOKEN = 32  # characters: a shorter ADMIN_TOKEN leaves the admin pages off
 MAX_ADDRESSES = 10_000  # addresses whose failures are remembered (the oldest are forgotten)
 TOP = 12  # bars in the intent, helpfulness and miss charts
+MAX_COVERED = 50_000  # groups whose match is remembered before the memory starts over
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -129,16 +131,31 @@ class Overview:
 
 
 class _Matchers:
-    """One Matcher per content object: content swapped in by a reload gets a new one."""
+    """One Matcher per content object, with the misses' grouping and what the matcher makes
+    of each group kept beside it: a view groups and matches only the misses new since the
+    last. Content swapped in by a reload gets new ones."""
 
     def __init__(self) -> None:
         self._content: Content | None = None
         self._matcher: Matcher | None = None
+        self.grouper: MissGrouper | None = None
+        self.covered: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+        self.lock = threading.Lock()  # views build in threads: one at a time uses the caches
 
     def of(self, content: Content) -> Matcher:
         if self._content is not content or self._matcher is None:
             self._matcher, self._content = Matcher(content), content
+            self.grouper = MissGrouper(self._matcher.normaliser.normalise)
+            self.covered = {}
         return self._matcher
+
+    def groups(self, content: Content, misses: list[tuple[int, str, str]]) -> list[MissGroup]:
+        with self.lock:
+            matcher = self.of(content)
+            assert self.grouper is not None
+            if len(self.covered) > MAX_COVERED:
+                self.covered = {}
+            return mark_covered(self.grouper.group(misses), matcher, self.covered)
 
 
 def _days(request: Request) -> int:
@@ -172,8 +189,7 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         alert_counts = alerts() if alerts else None
 
         def build() -> Overview:
-            matcher = matchers.of(used)
-            groups = mark_covered(group_misses(misses, matcher.normaliser.normalise), matcher)
+            groups = matchers.groups(used, misses)
             today = dt.datetime.now(dt.UTC).date()
             return Overview(compute(counts, votes, since, until), groups, stale_facts(used, today),
                             stale_intents(used, today), days, alert_counts)

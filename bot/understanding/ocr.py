@@ -30,7 +30,9 @@ MAX_BYTES = 5 * 1024 * 1024  # Telegram compresses photos far below this; WhatsA
 MAX_PIXELS = 25_000_000  # a 4K phone screenshot is under 10 million
 MAX_SECONDS = 8.0  # for a whole picture: decoding, preparing, Tesseract; Twilio waits 15 s
 GRACE = 1.0  # seconds past MAX_SECONDS before a worker that has not stopped itself is killed
-MAX_SCANS = 100  # scans of a progressive JPEG; phones and apps write about ten
+# Scans of a progressive JPEG times its pixels: each scan is decoded over the whole picture.
+# Phones and apps write about ten scans; 16 of the largest picture allowed is the most.
+MAX_SCAN_PIXELS = 16 * MAX_PIXELS
 WORKER_NICENESS = 10  # OCR workers run at a lower priority than the web service
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")  # what phones send; other decoders are never tried
 LINE_HEIGHT = 22  # each line of text is scaled to this height in pixels: the model reads it best
@@ -92,7 +94,8 @@ def available() -> bool:
         return False
 
 
-def open_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> Any:
+def open_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
+               max_scan_pixels: int | None = MAX_SCAN_PIXELS) -> Any:
     """The decoded first frame, checked against the limits before any pixel is decoded."""
     from PIL import Image, UnidentifiedImageError
 
@@ -102,8 +105,11 @@ def open_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=FORMATS)  # reads the header only
-            if image.width * image.height > max_pixels:
+            pixels = image.width * image.height
+            if pixels > max_pixels:
                 raise ImageRefused("too_many_pixels")
+            if image.format == "JPEG" and max_scan_pixels and jpeg_scans(data) * pixels > max_scan_pixels:
+                raise ImageRefused("too_many_pixels")  # a decompression bomb in time, not in pixels
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRefused("too_many_pixels") from exc
@@ -221,14 +227,14 @@ _reader: Reader | None = None
 
 
 def read_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
-               seconds: float | None = None) -> Reading:
+               seconds: float | None = None, max_scan_pixels: int | None = MAX_SCAN_PIXELS) -> Reading:
     """The text of one picture (bytes of a PNG, JPEG, WebP...). Raises `ImageRefused`.
     `seconds`: one time limit for decoding, preparing and reading together (the main thread
     of a process only: it uses SIGALRM); Tesseract gets what is left of it."""
     global _reader
     started = time.monotonic()
     with _deadline(seconds):
-        image = prepare(open_image(data, max_bytes, max_pixels))
+        image = prepare(open_image(data, max_bytes, max_pixels, max_scan_pixels))
         if _reader is None:  # one per process: loading the models takes ~0.2 s
             _reader = Reader()
         # Tesseract stops itself at what is left of the limit (without one: MAX_SECONDS of its own)
@@ -278,11 +284,12 @@ def _serve(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service's Ctrl-C is the service's to handle
     while True:
         try:
-            data, max_bytes, max_pixels, seconds = conn.recv()
+            data, max_bytes, max_pixels, seconds, max_scan_pixels = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            answer: tuple[str, Any] = ("read", read_image(data, max_bytes, max_pixels, seconds))
+            reading = read_image(data, max_bytes, max_pixels, seconds, max_scan_pixels)
+            answer: tuple[str, Any] = ("read", reading)
         except ImageRefused as refused:
             answer = ("refused", refused.reason)
         except Exception as exc:  # Tesseract or Pillow broke on this picture
@@ -347,10 +354,12 @@ class OcrPool:
     Tesseract) is replaced too."""
 
     def __init__(self, workers: int | None = None, backlog: int | None = None,
-                 max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS, seconds: float = MAX_SECONDS):
+                 max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS, seconds: float = MAX_SECONDS,
+                 grace: float = GRACE, max_scan_pixels: int | None = MAX_SCAN_PIXELS):
         self.workers = workers or worker_count()
         self.backlog = backlog or self.workers * 4
         self.max_bytes, self.max_pixels, self.seconds = max_bytes, max_pixels, seconds
+        self.grace, self.max_scan_pixels = grace, max_scan_pixels  # None: scans not counted (tests)
         self._idle: list[_Worker] = []
         self._free: asyncio.Semaphore | None = None
         self._sender: ThreadPoolExecutor | None = None
@@ -360,8 +369,6 @@ class OcrPool:
     async def read(self, data: bytes) -> Reading:
         if len(data) > self.max_bytes:
             raise ImageRefused("too_large")
-        if jpeg_scans(data) > MAX_SCANS:
-            raise ImageRefused("too_many_pixels")  # a decompression bomb in time, not in pixels
         if self._waiting >= self.backlog:
             raise ImageRefused("busy")
         self._waiting += 1
@@ -372,8 +379,8 @@ class OcrPool:
             async with self._free:
                 worker = self._idle.pop() if self._idle else _Worker()
                 try:
-                    kind, value = await worker.read((data, self.max_bytes, self.max_pixels, self.seconds),
-                                                    self.seconds + GRACE, self._sender)
+                    job = (data, self.max_bytes, self.max_pixels, self.seconds, self.max_scan_pixels)
+                    kind, value = await worker.read(job, self.seconds + self.grace, self._sender)
                 except BaseException:  # cancelled: its answer would be taken for the next picture's
                     self._stop(worker)
                     raise

@@ -16,17 +16,19 @@ LONGDIGITS = re.compile(r"\d(?:[\s-]?\d){3,}")
 
 # A password told outright: "my password is Ali@123", "password: x9y8", "mera password abc123 hai".
 # The secret must hold a digit or a symbol, so "my password is weak" is not taken for one.
-_SECRET = r"(?=\S*[\d@#$%^&*!?_.-])\S{4,}"
+# Possessive quantifiers (\s*+, \S++) throughout: a run of spaces is taken whole, never split
+# between two \s* and tried every way (which made "password" and 4 KB of spaces take seconds).
+_SECRET = r"(?=\S{0,63}[\d@#$%^&*!?_.-])\S{4,}+"
 PASSWORD = re.compile(
-    rf"(?:password|passwd|pwd|passcode|پاس\s?ورڈ)\s*(?:is|:|=|hai|ہے)?\s*{_SECRET}"
-    rf"|(?:password|pwd|پاس\s?ورڈ)\s+{_SECRET}\s+(?:hai|h|ہے)",
+    rf"(?:password|passwd|pwd|passcode|پاس\s?ورڈ)\s*+(?:(?:is|:|=|hai|ہے)\s*+)?{_SECRET}"
+    rf"|(?:password|pwd|پاس\s?ورڈ)\s++{_SECRET}\s++(?:hai|h|ہے)",
     re.IGNORECASE,
 )
 # A one-time code or PIN given with its digits: "OTP 482913", "code is 4821", "پن 1234".
 # The digits must follow the word with at most a few linking words ("code is", "pin: ",
 # "otp hai"): "they asked for my pin and took 20000" tells a story, it holds no code; nor is
 # an amount of money a code ("code 5000 rupay").
-_LINK = r"(?:\s*(?:is|was|hai|tha|he|h|ka|ki|aya|aaya|number|no|code|ہے|تھا|نمبر|کا|کی|[:=#-]))"
+_LINK = r"(?:\s*+(?:is|was|hai|tha|he|h|ka|ki|aya|aaya|number|no|code|ہے|تھا|نمبر|کا|کی|[:=#-]))"
 _MONEY = r"\s*(?:rs\b|rupees?|rupay|rupaye|pkr|hazar|thousand|lakh|روپے|روپیہ|ہزار|لاکھ)"
 # The code itself: 4 to 8 digits, maybe in two groups ("482-913", "482 913"), maybe after a
 # service's letter ("G-482913").
@@ -35,11 +37,12 @@ _CODE_WORD = (r"(?:otp|o\.t\.p|pin|code|passcode|verification|confirmation|secur
               r"|کوڈ|پن|او ٹی پی|تصدیقی|تصدیق)")
 OTP = re.compile(
     # "OTP 482913", "Your WhatsApp code: 482-913", "aap ka code 4829 hai", "کوڈ 482913"
-    rf"{_CODE_WORD}{_LINK}{{0,3}}\s*{_CODE}(?!{_MONEY})"
+    rf"{_CODE_WORD}{_LINK}{{0,3}}\s*+{_CODE}(?!{_MONEY})"
     # "482913 is your Facebook confirmation code", "4829 aap ka tasdeeqi code hai", "482913 آپ کا کوڈ ہے"
-    rf"|{_CODE}\s*(?:is|hai|ہے)?\s*(?:your|you|aap\s+ka|ap\s+ka|apka|aapka|آپ\s+کا)\s+(?:\S+\s+){{0,3}}?{_CODE_WORD}"
+    rf"|{_CODE}\s*+(?:(?:is|hai|ہے)\s*+)?(?:your|you|aap\s+ka|ap\s+ka|apka|aapka|آپ\s+کا)\s++"
+    rf"(?:\S++\s++){{0,3}}?{_CODE_WORD}"
     # "Use 482913 to verify", "482913 use karein"
-    rf"|\b(?:use|enter|dial)\s+{_CODE}\s+(?:to|as|for)\s+(?:verify|log\s?in|sign\s?in|confirm|reset)",
+    rf"|\b(?:use|enter|dial)\s++{_CODE}\s++(?:to|as|for)\s++(?:verify|log\s?in|sign\s?in|confirm|reset)",
     re.IGNORECASE,
 )
 
@@ -205,7 +208,7 @@ NAME = re.compile(
 # An address: a house, street, sector... with its number ("house 12", "gali no. 5", "G-9/2").
 ADDRESS = re.compile(
     r"(?i:\b(?:house|home|flat|plot|apartment|apt|street|st|gali|mohalla|sector|block|road|lane|phase"
-    r"|makan|ghar)\b\.?|(?:مکان|گلی|محلہ|سیکٹر|بلاک|فیز|گھر))\s*(?i:no\.?|number|#|نمبر)?\s*"
+    r"|makan|ghar)\b\.?|(?:مکان|گلی|محلہ|سیکٹر|بلاک|فیز|گھر))\s*+(?:(?i:no\.?|number|#|نمبر)\s*+)?"
     r"[A-Za-z]?-?\d+(?:[/-]\d+)*[A-Za-z]?"
     r"|\b[A-Z]-\d{1,2}(?:/\d)?\b")
 
