@@ -320,21 +320,19 @@ class _Worker:
 
     async def read(self, job: tuple, limit: float, sender: ThreadPoolExecutor) -> tuple[str, Any]:
         """Send one picture; its answer, or ('timeout', None) when none came within `limit`
-        seconds, or ('died', None) when the worker ended."""
-        loop = asyncio.get_running_loop()
-        answered: asyncio.Future[None] = loop.create_future()
-        fd = self.conn.fileno()
-        loop.add_reader(fd, lambda: answered.done() or answered.set_result(None))
+        seconds, or ('died', None) when the worker ended. The pipe is worked from a thread of
+        the pool's own (5 MB through a pipe, then the wait): never on the event loop, and
+        never through the loop's reader (uvloop makes the socket non-blocking)."""
+        return await asyncio.get_running_loop().run_in_executor(sender, self._round_trip, job, limit)
+
+    def _round_trip(self, job: tuple, limit: float) -> tuple[str, Any]:
         try:
-            await loop.run_in_executor(sender, self.conn.send, job)  # 5 MB through a pipe: off the loop
-            await asyncio.wait_for(answered, limit)
+            self.conn.send(job)
+            if not self.conn.poll(limit):
+                return "timeout", None
             return self.conn.recv()
-        except TimeoutError:
-            return "timeout", None
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError):
             return "died", None
-        finally:
-            loop.remove_reader(fd)
 
     def stop(self) -> None:
         """End the process now, whatever it is doing (SIGKILL: a decode in C takes no other)."""
