@@ -453,8 +453,11 @@ def test_no_pattern_over_user_text_is_slow_on_adversarial_4kb_texts():
     assert not slow, slow
 
 
-def test_a_4kb_run_of_spaces_after_at_costs_what_ordinary_text_costs(rig: Rig):
-    """Over HTTP, as the review measured it: the least of three of each, compared."""
+@pytest.mark.parametrize("attack", [" " * 4090 + "quokka", ("house" + " " * 4096)[:4096]])
+def test_a_4kb_run_of_spaces_in_a_miss_costs_what_ordinary_text_costs(rig: Rig, attack: str):
+    """Over HTTP, as the review measured it: messages the bot does not understand (so they
+    are masked and kept) with a run of spaces, beside ordinary text of the same length; the
+    least of three of each, compared (the misses masker took 0.4 to 2 s over such a run)."""
     def cost(text: str, sender: str) -> float:
         times = []
         for n in range(3):
@@ -464,8 +467,8 @@ def test_a_4kb_run_of_spaces_after_at_costs_what_ordinary_text_costs(rig: Rig):
         return min(times)
 
     control = cost(hostile.control_text(), "whatsapp:+92300113000")
-    attack = cost(("at" + " " * 4096)[:4096], "whatsapp:+92300113100")
-    assert attack < 3 * control, (attack, control)
+    spent = cost(attack, f"whatsapp:+9230011{len(attack) % 7}{attack[-1] == 'a':d}0")
+    assert spent < 3 * control, (spent, control)
 
 
 # --- 6. spelled-out emails in the misses, on /admin ---------------------------------------
@@ -550,9 +553,10 @@ def test_grouping_misses_compares_only_the_new_ones():
 
 
 def test_admin_with_many_long_misses_answers_in_seconds(rig: Rig):
-    body = " ".join(f"zq{n}x" for n in range(700))[:4000]
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda n: say(rig, f"whatsapp:+9230019{n:05d}", f"{n} {body} {n}"), range(150)))
+    rng = random.Random(9)
+    bodies = [" ".join("".join(rng.choices("bcdfghklmnprstvz", k=6)) for _ in range(570)) for _ in range(150)]
+    with ThreadPoolExecutor(4) as pool:  # 150 people, one 4 KB miss each, no two alike
+        list(pool.map(lambda n: say(rig, f"whatsapp:+9230019{n:05d}", bodies[n]), range(150)))
     for _ in range(2):
         started = time.perf_counter()
         assert admin(rig, "/admin").status_code == 200
