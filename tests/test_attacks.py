@@ -615,7 +615,8 @@ def test_a_getfile_path_with_dot_segments_is_not_fetched(rig: Rig):
 
 
 def test_bidi_controls_from_people_never_reach_the_admin_page_raw(rig: Rig):
-    say(rig, "whatsapp:+923001210001", "quokkabidi \u202eexe.gpj\u202c and \u2066isolated\u2069 text")
+    for n in range(5):  # among the top groups shown
+        say(rig, f"whatsapp:+92300121000{n}", "quokkabidi \u202eexe.gpj\u202c and \u2066isolated\u2069 text")
     page = admin(rig, "/admin").text
     assert "quokkabidi" in page
     assert not any(c in page for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -54,8 +54,9 @@ class BodyLimit:
         self.slow = 0  # slow bodies being read now
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
+        if b"content-length" not in headers and b"transfer-encoding" not in headers:
+            return await self.app(scope, receive, send)  # no body (HTTP/1.1): nothing to wait for
         try:
             body = await self.read(scope, receive)
         except Refused as refused:
@@ -68,7 +69,7 @@ class BodyLimit:
 
     async def read(self, scope: Message, receive: Receive) -> bytes:
         """The body; 413 past `limit`, 408 when too slow or too many are slow."""
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"").strip()
         if declared.isdigit() and int(declared) > self.limit:
             raise Refused(413, "too_large")
         # A task of its own, waited on without cancelling it, until it is given up for good.
