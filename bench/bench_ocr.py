@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.content.load import load_content  # noqa: E402
 from bot.testing.fake_telegram import FakeTelegram  # noqa: E402
-from bot.testing.fake_twilio import FakeTwilio  # noqa: E402
+from bot.testing.fake_twilio import FakeTwilio, message_sid  # noqa: E402
 from bot.testing.process import ServiceProcess, service_env  # noqa: E402
 from bot.testing.screenshots import screenshot  # noqa: E402
 from bot.understanding.scam import default_rules  # noqa: E402
@@ -174,14 +174,15 @@ async def phase(url: str, twilio: FakeTwilio, seconds: float, text_rate: float, 
             due = n / text_rate
             if due > now:
                 await asyncio.sleep(due - now)
-            form = {"MessageSid": f"SM{tag}t{n}", "From": f"whatsapp:+92300{n % 1000:07d}",
-                    "Body": texts[n % 5], "NumMedia": "0"}
+            form = {"MessageSid": message_sid(f"{tag}t{n}"), "AccountSid": twilio.account_sid,
+                    "From": f"whatsapp:+92300{n % 1000:07d}", "Body": texts[n % 5], "NumMedia": "0"}
             tasks.append(asyncio.create_task(post(client, form, text_times, failures)))
             if pictures and n % round(text_rate) == 0:
                 index = n // round(text_rate)
                 media = twilio.add_media(pictures[index % len(pictures)], "image/png")
-                form = {"MessageSid": f"SM{tag}p{n}", "From": f"whatsapp:+92311{n % 1000:07d}", "Body": "",
-                        "NumMedia": "1", "MediaUrl0": media, "MediaContentType0": "image/png"}
+                form = {"MessageSid": message_sid(f"{tag}p{n}"), "AccountSid": twilio.account_sid,
+                        "From": f"whatsapp:+92311{n % 1000:07d}", "Body": "", "NumMedia": "1",
+                        "MediaUrl0": media, "MediaContentType0": "image/png"}
                 tasks.append(asyncio.create_task(post(client, form, picture_times, failures)))
             n += 1
         await asyncio.wait_for(asyncio.gather(*tasks), 60)

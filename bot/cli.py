@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,7 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Each worker builds the app (with JSON logs) from the factory. Our JSON request line
     # replaces uvicorn's access log, which would also print client addresses.
     uvicorn.run("bot.service:logged_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_config=None, access_log=False)
+                workers=args.workers, log_config=None, access_log=False,
+                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
 
 
@@ -378,6 +380,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1,
                        help="worker processes (on one machine they can share the SQLite file; "
                             "across machines they need BOT_STATE_URL: see docs/deploy.md)")
+    serve.add_argument("--forwarded-allow-ips", default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                       help="the proxies whose X-Forwarded-For gives the client's address (the admin "
+                            "throttle counts per client), comma separated addresses or networks, '*' for "
+                            "any (env FORWARDED_ALLOW_IPS; default 127.0.0.1; '' trusts none)")
     serve.set_defaults(func=cmd_serve)
 
     telegram = sub.add_parser("telegram", help="Telegram long polling, or register the webhook")

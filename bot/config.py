@@ -47,9 +47,11 @@ class Settings:
     retention: Retention = Retention()
     watch_content: bool = True  # reload intents/ when its files change
     admin_token: str = ""
+    metrics_token: str = ""  # METRICS_TOKEN: bearer token for /metrics (ADMIN_TOKEN also works)
     state_url: str = ""  # BOT_STATE_URL: redis://... to share state between workers; empty: SQLite
     alerts_key: str = ""  # BOT_ALERTS_KEY: Fernet key(s) for alert addresses; empty: alerts are off
     alerts_db: Path = Path("var") / "alerts.db"  # BOT_ALERTS_DB: subscriptions and queued alerts
+    alerts_lease: float = 60.0  # BOT_ALERTS_LEASE: seconds a sender's claim on alerts lasts
     twilio_alert_content_sid: str = ""  # WhatsApp template(s) for alerts: "HX.." or "en=HX..,ur=HX.."
     # The desk (a chat handed to helpline staff): the staff's Telegram supergroup with topics;
     # empty: no desk, human_help gives numbers to call.
@@ -97,6 +99,7 @@ class Settings:
             lookups_per_day=int(env.get("BOT_LOOKUPS_PER_DAY") or 5),
             watch_content=env.get("BOT_WATCH_INTENTS", "1") not in {"0", "false", "no"},
             admin_token=env.get("ADMIN_TOKEN", ""),
+            metrics_token=env.get("METRICS_TOKEN", ""),
             retention=Retention(
                 state=DAY * int(env.get("BOT_KEEP_STATE_DAYS") or 30),
                 seen=DAY * int(env.get("BOT_KEEP_SEEN_DAYS") or SEEN_DAYS),
@@ -112,6 +115,7 @@ class Settings:
             desk_hours=env.get("BOT_DESK_HOURS", "").strip(),
             desk_staff_lang=env.get("BOT_DESK_STAFF_LANG") or "en",
             twilio_desk_content_sid=env.get("TWILIO_DESK_CONTENT_SID", ""),
+            alerts_lease=float(env.get("BOT_ALERTS_LEASE") or 60),
         )
 
 

@@ -47,7 +47,8 @@ def build_alerts(settings: Settings) -> AlertStore | None:
     """Breach-alert subscriptions, when BOT_ALERTS_KEY is set; otherwise alerts are off."""
     if not settings.alerts_key:
         return None
-    return AlertStore(settings.alerts_db, settings.breach_pepper, settings.alerts_key)
+    return AlertStore(settings.alerts_db, settings.breach_pepper, settings.alerts_key,
+                      settings.alerts_lease)
 
 
 def build_lookup(settings: Settings, store: Store) -> BreachLookup:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -33,8 +34,8 @@ from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
 from bot.dialogue.core import Outcome
 from bot.ops import logs
-from bot.ops.admin import admin_routes
-from bot.ops.bodies import BodyReader, ClientGone, Refused
+from bot.ops.admin import MIN_TOKEN, admin_routes, same_token
+from bot.ops.bodies import BodyLimit, ClientGone, Refused
 from bot.ops.heap import freeze_long_lived
 from bot.ops.logs import log_request
 from bot.ops.metrics import Metrics
@@ -66,7 +67,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     reloader = ContentReloader(core, settings.content_dir)
     media = MediaReader.from_settings(settings)  # one OCR pool for both channels
     work = WorkQueue(core.store)  # the core off the loop when it would wait, one person at a time
-    bodies = BodyReader()
     staff_chat = staff_chat_of(settings, core)  # the desk's staff group, if there is a desk
     telegram = (
         TelegramChannel(core, settings.telegram_token, settings.telegram_api_url, metrics,
@@ -96,11 +96,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         started = time.perf_counter()
         try:
             response = await handler(request)
-        except ClientGone:  # nobody reads the answer: not an error
-            log.debug("%s client went away", channel)
-            metrics.rejected.labels(channel, "client_gone").inc()
-            response = PlainTextResponse("client_gone", status_code=400)
-            request.state.reason = "client_gone"
         except Refused as refused:
             metrics.rejected.labels(channel, refused.reason).inc()
             # A body too slow to wait for: close the connection, which the client still holds.
@@ -128,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
         if not hmac.compare_digest(given.encode(), settings.telegram_secret.encode()):
             raise Refused(403, "bad_secret")
-        update = _parse_update(await bodies.read(request), telegram)
+        update = _parse_update(await request.body(), telegram)  # read whole by BodyLimit
         handled = await telegram.process(update)
         if handled is None:
             return Response(status_code=200)
@@ -149,8 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def whatsapp_message(request: Request) -> Response:
         if whatsapp is None:
             return PlainTextResponse("whatsapp is not configured", status_code=404)
-        body = await bodies.read(request)
-        form = _parse_form(body)
+        form = _parse_form(await request.body())  # read whole by BodyLimit
         signature = request.headers.get("x-twilio-signature", "")
         if not whatsapp.signed(request.url.path, request.url.query, form, signature):
             raise Refused(403, "bad_signature")
@@ -170,7 +164,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return PlainTextResponse("database unavailable", status_code=503)
         return PlainTextResponse("ok")
 
+    metrics_tokens = [t for t in (settings.metrics_token, settings.admin_token) if len(t) >= MIN_TOKEN]
+
     async def metrics_page(request: Request) -> Response:
+        """Behind a bearer token: the counters move with other people's messages (which intent
+        they asked for), so they are for the operator only. Off (404) without a token."""
+        if not metrics_tokens:
+            return PlainTextResponse("metrics are off: set METRICS_TOKEN", status_code=404)
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not any(same_token(given.strip(), t) for t in metrics_tokens):
+            return PlainTextResponse("bad token", status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     @asynccontextmanager
@@ -223,7 +226,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
                       alerts=core.alerts.stats if core.alerts else None,
                       desk=core.desk.overview if core.desk else None),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    def body_refused(path: str, refused: Refused) -> None:
+        """A body refused before any route saw it: counted and logged as the route's own."""
+        route = path.strip("/").split("/")[0] or "root"
+        channel = route if route in ("telegram", "whatsapp", "admin") else "other"
+        metrics.rejected.labels(channel, refused.reason).inc()
+        if isinstance(refused, ClientGone):  # nobody reads the answer: not an error
+            log.debug("%s client went away", channel)
+        log_request(channel, refused.status, 0.0, reason=refused.reason)
+
+    # Every route's body within one set of limits (size, slowness): see bot/ops/bodies.py.
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(BodyLimit, refused=body_refused)])
     app.state.core, app.state.metrics, app.state.reloader = core, metrics, reloader
     app.state.telegram = telegram  # None when the channel is off
     app.state.desk = desk  # the desk's staff side; None when there is no desk

@@ -20,6 +20,7 @@ from bot.testing.http import free_port, serve_asgi
 TOKEN = "123:test-token"
 SECRET = "webhook-secret"
 AUTH = "twilio-auth-token"
+METRICS = "a-metrics-token-long-enough-0123456789"
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ def make_settings(tmp_path, telegram_api, port, **changes) -> Settings:
         db_path=tmp_path / "bot.db", secret=b"s", content_dir=Settings.from_env({"BOT_SECRET": "x"}).content_dir,
         telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url=telegram_api.url,
         twilio_auth_token=AUTH, twilio_account_sid=ACCOUNT_SID, public_url="https://bot.example.org",
+        metrics_token=METRICS,
     )
     return replace(base, **changes)
 
@@ -270,7 +272,7 @@ def test_health_and_metrics(service, telegram_api):
     post_update(service, text_update(9, 77, "hi"))
     post_update(service, text_update(10, 77, "hi"), secret="bad")
     whatsapp(service, "blah blah the weather tomorrow", sid="SMw")
-    page = service.get("/metrics").text
+    page = service.get("/metrics", headers={"Authorization": f"Bearer {METRICS}"}).text
     assert 'mehfooz_messages_total{channel="telegram",intent="greeting"} 1.0' in page
     assert 'mehfooz_outcomes_total{channel="telegram",outcome="duplicate"} 1.0' in page
     assert 'mehfooz_rejected_requests_total{channel="telegram",reason="bad_secret"} 1.0' in page

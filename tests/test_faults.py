@@ -37,6 +37,7 @@ EMAIL = "ali.khan@example.com"
 INDEXED = "+923001234567"  # in the local index (which answers phone numbers only)
 PEPPER = b"test-pepper"
 TOKEN, SECRET, AUTH = "123:test-token", "webhook-secret", "twilio-auth-token"
+METRICS = "a-metrics-token-long-enough-0123456789"
 PUBLIC = "https://bot.example.org"
 
 
@@ -220,7 +221,7 @@ def make_settings(tmp_path: Path, telegram: FakeTelegram, **changes: object) -> 
         db_path=tmp_path / "bot.db", secret=b"s", content_dir=DEFAULT_DIR,
         telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url=telegram.url,
         twilio_auth_token=AUTH, twilio_account_sid=ACCOUNT_SID, public_url=PUBLIC,
-        breach_db=tmp_path / "no-breaches.db",
+        breach_db=tmp_path / "no-breaches.db", metrics_token=METRICS,
     )
     return Settings(**{**values, **changes})
 
@@ -390,7 +391,8 @@ def test_the_webhook_answers_503_under_a_long_lock(tmp_path, app, service):
     try:
         refused = whatsapp(service, QUESTION, "SMlock3")
         assert refused.status_code == 503 and refused.text == "db_locked"
-        assert 'reason="db_locked"' in service.get("/metrics").text
+        metrics = service.get("/metrics", headers={"Authorization": f"Bearer {METRICS}"})
+        assert 'reason="db_locked"' in metrics.text
     finally:
         other.execute("ROLLBACK")
         other.close()

@@ -207,6 +207,23 @@ def test_misses_in_time_order_since_a_time(state: StateStore):
     assert [m[2] for m in state.recent_misses(0)][0] == "old one"
 
 
+def test_every_store_masks_the_misses_itself(state: StateStore, request: pytest.FixtureRequest):
+    """The one masker at the store: whatever a caller hands over, no email spelled out
+    reaches the file, or Redis (whose RDB dump and append-only file hold what it holds)."""
+    for text in ("x at the rate gmail dot com", "x @ gmail . com", "sara dot ahmed at yahoo dot com"):
+        state.add_miss(f"my email {text} please", "en")
+    kept = [m[2] for m in state.recent_misses(0)]
+    assert len(kept) == 3 and all("<email>" in t for t in kept), kept
+    assert not any(word in " ".join(kept) for word in ("gmail", "yahoo", "sara"))
+    if type(state).__name__ == "RedisStore":
+        import redis
+
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        raw = b" ".join(client.dump(key) or b"" for key in client.keys("*"))
+        client.close()
+        assert b"gmail" not in raw and b"yahoo" not in raw
+
+
 # --- transactions ----------------------------------------------------------------------
 def _one_message(state: StateStore, fail: bool) -> None:
     day = int(time.time() // DAY)

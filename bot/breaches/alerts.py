@@ -10,9 +10,12 @@ A subscription keeps the least that lets us match and deliver, and nothing reada
   BOT_ALERTS_KEY, which is not in the file;
 - the language and the end date (a year after subscribing or renewing).
 
-Each alert is one row per (subscription, breach): queued, claimed by one sender inside a
-write transaction (so two senders never take the same row), then sent, retried later or
-failed. A claim left behind by a sender that died is never sent again (at most once)."""
+Each alert is one row per (subscription, breach): queued, claimed a few at a time by one
+sender inside a write transaction (so two senders never take the same row) under a lease,
+marked 'sending' just before it goes, then sent, retried later or failed. A sender starts an
+alert only while its lease holds; a claim whose lease ran out (its sender died) is taken back
+by the next claim: alerts never started go back to the queue, and the one that was going
+(it may have gone) is sent again, so a crash loses none and doubles at most one."""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from bot.breaches.index import HASH_BYTES, Breach, keyed_hasher, normalise_ident
 
 DAY = 86400
 YEAR = 365 * DAY  # a subscription ends this long after it was made or last renewed
-STALE_CLAIM = 15 * 60  # a claim older than this belongs to a sender that died: failed, not resent
+LEASE = 60.0  # seconds a sender's claim lasts: after that another sender takes the alerts back
 MAX_ATTEMPTS = 5
 
 
@@ -64,11 +67,13 @@ class Due:
     lang: str
     breach: Breach
     attempts: int
+    claimed: float = 0.0  # the claim's time stamp: the sender's proof that the alert is its own
 
 
 class AlertStore:
-    def __init__(self, path: str | Path, pepper: bytes, keys: str = ""):
+    def __init__(self, path: str | Path, pepper: bytes, keys: str = "", lease: float = LEASE):
         self.path = Path(path)
+        self.lease = lease
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._hash = keyed_hasher(pepper)
         self._fernet = fernet(keys) if keys else None
@@ -201,24 +206,41 @@ class AlertStore:
 
     # --- sending ---
     def claim(self, limit: int, now: float | None = None) -> list[Due]:
-        """Take up to `limit` due alerts for this sender. Runs in one write transaction: a
-        row another sender claimed is no longer 'queued' when this one looks."""
+        """Take up to `limit` due alerts for this sender, for `lease` seconds. Runs in one write
+        transaction: a row another sender claimed is no longer 'queued' when this one looks.
+        Claims whose lease ran out are taken back first."""
         now = time.time() if now is None else now
         with self._write() as db:
-            db.execute("UPDATE alerts SET state = 'failed' WHERE state = 'sending' AND claimed < ?",
-                       [now - STALE_CLAIM])
+            expired = now - self.lease
+            # Never started: back in the queue, the attempt given back.
+            db.execute("UPDATE alerts SET state = 'queued', claimed = NULL, attempts = attempts - 1"
+                       " WHERE state = 'claimed' AND claimed < ?", [expired])
+            # Started by a sender that died: it may have gone; sent again (a lost alert is worse).
+            db.execute("UPDATE alerts SET state = CASE WHEN attempts >= ? THEN 'failed' ELSE 'queued' END,"
+                       " claimed = NULL WHERE state = 'sending' AND claimed < ?", [MAX_ATTEMPTS, expired])
             rows = db.execute(
-                "UPDATE alerts SET state = 'sending', claimed = ?, attempts = attempts + 1 WHERE id IN"
+                "UPDATE alerts SET state = 'claimed', claimed = ?, attempts = attempts + 1 WHERE id IN"
                 " (SELECT a.id FROM alerts a JOIN subscriptions s ON s.id = a.subscription"
                 "  WHERE a.state = 'queued' AND a.due <= ? AND s.expires > ? ORDER BY a.due LIMIT ?)"
                 " RETURNING id, subscription, breach, attempts",
                 [now, now, int(now), limit],
             ).fetchall()
-            due = [self._due(db, *row) for row in rows]
+            due = [self._due(db, *row, claimed=now) for row in rows]
         return [d for d in due if d is not None]
 
+    def start(self, due: Due, now: float | None = None) -> bool:
+        """Mark a claimed alert as going now: only if it is still this sender's (its lease
+        holds). False: the lease ran out and the alert is another sender's to take back."""
+        now = time.time() if now is None else now
+        if now >= due.claimed + self.lease:
+            return False
+        done = self.db.execute(
+            "UPDATE alerts SET state = 'sending', claimed = ? WHERE id = ? AND state = 'claimed'"
+            " AND claimed = ?", [now, due.id, due.claimed])
+        return done.rowcount == 1
+
     def _due(self, db: sqlite3.Connection, alert: int, subscription: int, slug: str,
-             attempts: int) -> Due | None:
+             attempts: int, claimed: float) -> Due | None:
         channel, token, lang = db.execute(
             "SELECT channel, address, lang FROM subscriptions WHERE id = ?", [subscription]).fetchone()
         name, date, data = db.execute(
@@ -231,7 +253,7 @@ class AlertStore:
             db.execute("UPDATE alerts SET state = 'failed' WHERE id = ?", [alert])
             return None
         breach = Breach(slug, name, date or "", tuple(d for d in (data or "").split("\n") if d))
-        return Due(alert, channel, address, lang, breach, attempts)
+        return Due(alert, channel, address, lang, breach, attempts, claimed)
 
     def sent(self, alert: int) -> None:
         self.db.execute("UPDATE alerts SET state = 'sent', claimed = NULL WHERE id = ?", [alert])
@@ -249,16 +271,21 @@ class AlertStore:
         self.db.execute("UPDATE alerts SET state = 'failed', claimed = NULL WHERE id = ?", [alert])
 
     def next_due(self) -> float | None:
-        row = self.db.execute("SELECT min(due) FROM alerts WHERE state = 'queued'").fetchone()
+        """When the next alert falls due: a queued one, or a claim whose lease runs out."""
+        row = self.db.execute(
+            "SELECT min(CASE WHEN state = 'queued' THEN due ELSE claimed + ? END) FROM alerts"
+            " WHERE state IN ('queued', 'claimed', 'sending')", [self.lease]).fetchone()
         return row[0]
 
     # --- for operators ---
     def stats(self, now: float | None = None) -> dict[str, int]:
-        """{"subscribers", "queued", "sent", "failed"}: counts only ('sending' counts as queued)."""
+        """{"subscribers", "queued", "sent", "failed"}: counts only (claimed and sending count as
+        queued)."""
         subscribers = self.db.execute("SELECT count(*) FROM subscriptions WHERE expires > ?",
                                       [int(now or time.time())]).fetchone()[0]
         states = dict(self.db.execute("SELECT state, count(*) FROM alerts GROUP BY state").fetchall())
-        return {"subscribers": subscribers, "queued": states.get("queued", 0) + states.get("sending", 0),
+        queued = states.get("queued", 0) + states.get("claimed", 0) + states.get("sending", 0)
+        return {"subscribers": subscribers, "queued": queued,
                 "sent": states.get("sent", 0), "failed": states.get("failed", 0)}
 
     def close(self) -> None:

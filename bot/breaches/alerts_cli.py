@@ -28,7 +28,8 @@ def cmd_send(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        store = AlertStore(settings.alerts_db, settings.breach_pepper, settings.alerts_key)
+        store = AlertStore(settings.alerts_db, settings.breach_pepper, settings.alerts_key,
+                           settings.alerts_lease)
     except AlertsOff as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -4,7 +4,8 @@ when TWILIO_ALERT_CONTENT_SID is set, since an alert usually comes outside the 2
 session window in which free text is allowed).
 
 `python -m bot alerts send` runs `AlertSender.run` once; the web service runs `send_due`
-every minute. Each alert is claimed by one sender before it is sent (at most once); a
+every minute. Alerts are claimed a few at a time by one sender, under a lease that a sender
+started after a crash takes back (bot/breaches/alerts.py); a
 refusal that may pass (Telegram 429 or 5xx, a network error, Twilio 429 or 5xx) puts it back
 in the queue for later, Telegram's `retry_after` exactly and with every Telegram send paused
 for that long; past five tries, or on a refusal that will not pass (the person blocked the
@@ -37,7 +38,7 @@ for _name in ("telegram.Bot", "telegram.ext.ExtBot"):  # they log chat ids and t
     logs.quiet(_name, logging.INFO)
 
 INTENT = "breach_alerts"  # the intent file that holds the alert's text
-BATCH = 50  # alerts claimed at a time: another sender running at once takes the next ones
+BATCH = 5  # alerts claimed at a time, under a lease: what a sender that dies holds back, briefly
 PER_SECOND = {"telegram": 25.0, "whatsapp": 20.0}  # under Telegram's ~30/s across chats
 BACKOFF = 60.0  # seconds before the first retry, doubled each time, at most an hour
 WHATSAPP_MAX = 1600  # characters in one WhatsApp message through Twilio
@@ -85,6 +86,9 @@ class AlertSender:
             left = list(batch)
             try:
                 while left:
+                    if not self.store.start(left[0], self.clock()):  # the lease ran out: not ours now
+                        left.pop(0)
+                        continue
                     outcome = await self._deliver(left[0])
                     left.pop(0)
                     setattr(report, outcome, getattr(report, outcome) + 1)

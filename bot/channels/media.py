@@ -8,8 +8,9 @@ Telegram files come from `getFile` and `{TELEGRAM_API_URL}/file/bot<token>/<file
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -21,6 +22,9 @@ TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 MAX_REDIRECTS = 3
 # WhatsApp media types by their first part; a WhatsApp sticker is an image/webp and is read.
 _TWILIO_KINDS = {"image": "image", "audio": "voice", "video": "video"}
+
+
+Admit = Callable[[], Awaitable[bool]]  # asked before a picture is fetched: False, not at all
 
 
 class MediaRefused(Exception):
@@ -78,10 +82,14 @@ class MediaReader:
         self.twilio_api_url = twilio_api_url.rstrip("/")
         self.twilio_auth = (twilio_account_sid, twilio_auth_token)
 
-    async def read(self, fetch: Any, kind: str = "image") -> Attachment:
-        """`fetch`: an awaitable giving the picture's bytes."""
+    async def read(self, fetch: Callable[[], Awaitable[bytes]], kind: str = "image",
+                   admit: Admit | None = None) -> Attachment:
+        """`fetch`: gives the picture's bytes. `admit`, when given, is asked first: a picture
+        it refuses (over the person's rate limit) is neither fetched nor read."""
+        if admit is not None and not await admit():
+            return Attachment(kind, problem="rate_limited")
         try:
-            data = await fetch
+            data = await fetch()
             reading = await self.pool.read(data)
         except (MediaRefused, ImageRefused) as refused:
             return Attachment(kind, problem=refused.reason)
@@ -106,7 +114,7 @@ class MediaReader:
         return (given.scheme == wanted.scheme and given.host == wanted.host and given.port == wanted.port
                 and not given.userinfo and given.path.startswith(media_path) and ".." not in url)
 
-    async def twilio(self, form: Mapping[str, str]) -> Attachment | None:
+    async def twilio(self, form: Mapping[str, str], admit: Admit | None = None) -> Attachment | None:
         """The first attachment of a Twilio webhook (`NumMedia`, `MediaUrl0`,
         `MediaContentType0`; a shared location is `Latitude`/`Longitude`), or None."""
         if form.get("Latitude") or form.get("Longitude"):
@@ -120,10 +128,11 @@ class MediaReader:
         url = form.get("MediaUrl0", "")
         if not self.twilio_allowed(url):
             return Attachment(kind, problem="forbidden_url")
-        return await self.read(download(url, self.pool.max_bytes, self.twilio_auth))
+        return await self.read(partial(download, url, self.pool.max_bytes, self.twilio_auth), kind, admit)
 
     # --- Telegram ---
-    async def telegram(self, message: Any, bot: Any, file_prefix: str) -> Attachment | None:
+    async def telegram(self, message: Any, bot: Any, file_prefix: str,
+                       admit: Admit | None = None) -> Attachment | None:
         """The attachment of a Telegram message, or None. `file_prefix` is
         `{TELEGRAM_API_URL}/file/bot<token>/`: the only place files are fetched from."""
         kind, file_id = telegram_kind(message, self.pool.max_bytes, self.pool.max_pixels)
@@ -133,7 +142,7 @@ class MediaReader:
             return Attachment(kind)
         if file_id is None:
             return Attachment(kind, problem="too_large")
-        return await self.read(self._telegram_file(bot, file_id, file_prefix))
+        return await self.read(partial(self._telegram_file, bot, file_id, file_prefix), kind, admit)
 
     async def _telegram_file(self, bot: Any, file_id: str, file_prefix: str) -> bytes:
         from telegram.error import TelegramError
@@ -144,9 +153,27 @@ class MediaReader:
             raise MediaRefused("download_failed") from exc
         if file.file_size and file.file_size > self.pool.max_bytes:
             raise MediaRefused("too_large")
-        if not str(file.file_path or "").startswith(file_prefix):
+        url = under_prefix(str(file.file_path or ""), file_prefix)
+        if url is None:
             raise MediaRefused("forbidden_url")
-        return await download(file.file_path, self.pool.max_bytes)
+        return await download(url, self.pool.max_bytes)
+
+
+def under_prefix(url: str, prefix: str) -> str | None:
+    """`url` as it will be fetched, when that is under `prefix` (same scheme, host and port,
+    no user info); else None. Checked after parsing, which folds dot segments ("/a/../b" is
+    "/b"): a path that only starts with the prefix as written may leave it once folded. Dot
+    segments written with percent escapes or backslashes are refused outright."""
+    lowered = url.lower()
+    if "%2e" in lowered or "%2f" in lowered or "%5c" in lowered or "\\" in url:
+        return None
+    try:
+        wanted, given = httpx.URL(prefix), httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return None
+    if (given.scheme, given.host, given.port) != (wanted.scheme, wanted.host, wanted.port) or given.userinfo:
+        return None
+    return str(given) if given.path.startswith(wanted.path) and ".." not in given.path else None
 
 
 def telegram_kind(message: Any, max_bytes: int = MAX_BYTES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import partial
@@ -134,11 +135,17 @@ class TelegramChannel:
         if message is None or update.effective_user is None:
             return
         text = message.text or message.caption or ""
-        incoming = self._incoming(update, text=text)
-        attachment = await self.media.telegram(message, self.app.bot, self.file_prefix)
-        if attachment is not None:
-            incoming = replace(incoming, **attachment.fields())
-        await self._answer(update, incoming)
+
+        async def attach(incoming: Incoming) -> Incoming:
+            async def admit() -> bool:  # a picture counts in the rate limit before it is fetched
+                nonlocal incoming
+                incoming = await self.work.core(self.core.count_ahead, incoming)
+                return not self.core.over_limit(incoming)
+
+            attachment = await self.media.telegram(message, self.app.bot, self.file_prefix, admit)
+            return replace(incoming, **attachment.fields()) if attachment is not None else incoming
+
+        await self._answer(update, self._incoming(update, text=text), attach)
 
     async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A shared contact vouches for a number only when it is the sender's own account."""
@@ -186,11 +193,15 @@ class TelegramChannel:
         except RuntimeError:  # not initialised (no getMe yet): the text still says where to go
             return "https://t.me/"
 
-    async def _answer(self, update: Update, incoming: Incoming) -> None:
+    async def _answer(self, update: Update, incoming: Incoming,
+                      attach: Callable[[Incoming], Awaitable[Incoming]] | None = None) -> None:
         """The core in a thread, the person's messages one at a time: the event loop never
-        waits on the database or HIBP, and a duplicate waits until the first is delivered."""
+        waits on the database or HIBP, and a duplicate waits until the first is delivered.
+        `attach` fetches and reads a picture in the person's turn (one at a time each)."""
         who = f"{CHANNEL}:{incoming.user_id}"
         async with self.work.person(who):
+            if attach is not None:
+                incoming = await attach(incoming)
             try:
                 outcome: Outcome = await self.work.core(self.core.handle, incoming)
             except StoreBusy:

@@ -81,14 +81,20 @@ class WhatsAppChannel:
 
     async def handle(self, form: Mapping[str, str]) -> tuple[Outcome, str]:
         """The core in a thread, the person's messages one at a time (see WorkQueue); a
-        picture is read off the event loop first."""
+        picture is counted in the rate limit, then fetched and read off the event loop."""
         incoming = self.incoming(form)
-        attachment = await self.media.twilio(form)
-        if attachment is not None:
-            incoming = replace(incoming, **attachment.fields())
         who = f"{CHANNEL}:{incoming.user_id}"
         send_later = partial(self.send, incoming.user_id) if self.api else None
-        async with self.work.person(who):
+
+        async def admit() -> bool:  # a picture counts in the rate limit before it is fetched
+            nonlocal incoming
+            incoming = await self.work.core(self.core.count_ahead, incoming)
+            return not self.core.over_limit(incoming)
+
+        async with self.work.person(who):  # a person's pictures are read one at a time
+            attachment = await self.media.twilio(form, admit)
+            if attachment is not None:
+                incoming = replace(incoming, **attachment.fields())
             outcome = await self.work.core(self.core.handle, incoming)
             outcome = replace(outcome, replies=await settle(self.work, who, outcome, send_later))
             if outcome.staff and self.desk is not None:  # to the staff group, in the person's turn

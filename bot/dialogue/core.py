@@ -25,7 +25,7 @@ from bot.dialogue.messages import Incoming, Option, Reply, replies_from_json, re
 from bot.state.sqlite_store import Retention, Store, UserState
 from bot.understanding.matcher import Match, Matcher
 from bot.understanding.normalise import DIGITS
-from bot.understanding.redact import find_sensitive, redact, valid_unicode
+from bot.understanding.redact import find_sensitive, valid_unicode
 from bot.understanding.scam import ScamRules
 
 MAX_TEXT = 4096  # longer messages are cut before matching; no channel sends more
@@ -34,8 +34,8 @@ MAX_TEXT = 4096  # longer messages are cut before matching; no channel sends mor
 REPLAY_AFTER = 1.0
 LONG_AGO = 1.0  # a hold time (the epoch's first second) any re-delivery may replay at once
 # What only the person may see: in a group chat these get a link to a private chat instead.
-PERSONAL_ACTIONS = {"breach_lookup", "privacy"}
-PERSONAL_CHOICES = ("breach:", "contact:", "delete:")
+PERSONAL_ACTIONS = {"breach_lookup", "privacy", "breach_alerts"}
+PERSONAL_CHOICES = ("breach:", "contact:", "delete:", "alerts:")
 NAMED_OPTION_SCORE = 85  # how alike (rapidfuzz ratio) a typed text and an offered title must be
 NAMED_OPTION_WORDS = 8  # longer texts are questions, not an option's name
 # Option prefixes a person may pick by typing a word instead of its number ("more", "why?"),
@@ -139,6 +139,20 @@ class Bot:
         them. One place, so that a channel can be exempted here."""
         return keyed(self.secret, "limits", msg.channel, msg.user_id)
 
+    def count_ahead(self, msg: Incoming) -> Incoming:
+        """Count a message in the rate limit before `handle` (a picture, before it is fetched
+        and read: the costly part comes first); `handle` then uses this count."""
+        if self.limits.per_minute is None:
+            return msg
+        with self.store.transaction():
+            sent = self.store.hit(self.limit_key(msg), int(time.time() // 60))
+        return replace(msg, rate_count=sent)
+
+    def over_limit(self, msg: Incoming) -> bool:
+        """Counted ahead and over the limit: nothing costly may be done for it."""
+        limit = self.limits.per_minute
+        return limit is not None and msg.rate_count is not None and msg.rate_count > limit
+
     def handle(self, msg: Incoming) -> Outcome:
         """Guards, then the answer. Everything the message changes commits at once, with its
         replies held in an outbox until the channel confirms delivery: a crash leaves no
@@ -159,7 +173,8 @@ class Bot:
                         limit_key=self.limit_key(msg), tag=keyed(self.secret, "records", key, size=16),
                         whole=msg.text if len(msg.text) > MAX_TEXT else None)
             limit = self.limits.per_minute
-            sent = self.store.hit(turn.limit_key, int(time.time() // 60)) if limit is not None else 0
+            sent = msg.rate_count if msg.rate_count is not None else (
+                self.store.hit(turn.limit_key, int(time.time() // 60)) if limit is not None else 0)
             if limit is not None and sent > limit:
                 if sent > limit + 1:
                     return Outcome([], "silenced", lang=turn.lang)
@@ -285,7 +300,7 @@ class Bot:
             turn.intent = "clarify"
             options = self.intent_options(turn, match.candidates)
             return [self.reply(turn, self.content.text("clarify", turn.lang), options)]
-        self.store.add_miss(redact(turn.text), turn.lang, who=turn.tag)
+        self.store.add_miss(turn.text, turn.lang, who=turn.tag)  # the store masks it
         return self.fallback(turn)
 
     def private_only(self, turn: Turn) -> list[Reply]:

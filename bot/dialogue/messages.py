@@ -32,6 +32,9 @@ class Incoming:
     media: str | None = None
     media_text: str = ""
     media_problem: str | None = None
+    # The rate limit's count for this message when the channel counted it ahead of `handle`
+    # (a picture, before it is fetched and read: `Bot.count_ahead`); None: `handle` counts it.
+    rate_count: int | None = None
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,18 @@ from bot.understanding.redact import CARD, CNIC, OTP, PASSWORD, PHONE, luhn_vali
 
 SENDER = "SENDER"  # stands for the sender's number when the pasted text does not carry it
 MAX_QUOTED = 600  # longer pastes are cut: a report is an SMS, not a document
+# (Possessive \s*+: a run of spaces is never split between two \s* and tried every way.)
 # A first line that names the sender, as phones show a forwarded SMS: "From: 0300-1234567",
 # "+92 300 1234567:", "0300 1234567 -".
 _SENDER_LINE = re.compile(
-    r"^\s*(?:from|sender|by|msg from|sms from|از|منجانب)?\s*[:\-]?\s*"
+    r"^\s*+(?:(?:from|sender|by|msg from|sms from|از|منجانب)\s*+)?(?:[:\-]\s*+)?"
     r"(?P<number>(?:\+?92|0092|0)[\s-]?3\d{2}[\s-]?\d{7}|\d{4,6})\s*[:\-]\s*",
     re.IGNORECASE,
 )
 # The person's own number, as scams quote it: "aap ka number 0300...", "your number 0300...".
 _OWN_NUMBER = re.compile(
     r"(?P<lead>(?:your|ur|apka|aap ka|ap ka|aapka|apke|aap ke|is|iss|this)\s+(?:mobile\s+|sim\s+)?"
-    r"(?:number|no\.?|numbar|nmbr)\s*[:\-]?\s*(?:ye\s+|yeh\s+)?\(?)"
+    r"(?:number|no\.?|numbar|nmbr)\s*+(?:[:\-]\s*+)?(?:ye\s++|yeh\s++)?\(?)"
     r"(?P<number>(?:\+?92|0092|0)?[\s-]?3\d{2}[\s-]?\d{7})(?!\d)",
     re.IGNORECASE,
 )

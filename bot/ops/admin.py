@@ -14,6 +14,8 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import re
+import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -29,7 +31,7 @@ from starlette.routing import Route
 
 from bot.content.check import stale_facts, stale_intents
 from bot.content.load import Content, Fact, Intent
-from bot.ops.misses import MissGroup, group_misses, mark_covered
+from bot.ops.misses import MissGroup, MissGrouper, mark_covered
 from bot.ops.stats import Figures, Stats, compute, window
 from bot.state.sqlite_store import DAY, Store
 from bot.understanding.matcher import Matcher
@@ -43,6 +45,7 @@ FAILURES_PER_MINUTE = 10  # failed tries (form or bearer) from one address befor
 MIN_TOKEN = 32  # characters: a shorter ADMIN_TOKEN leaves the admin pages off
 MAX_ADDRESSES = 10_000  # addresses whose failures are remembered (the oldest are forgotten)
 TOP = 12  # bars in the intent, helpfulness and miss charts
+MAX_COVERED = 50_000  # groups whose match is remembered before the memory starts over
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -63,9 +66,7 @@ class Access:
         self._failures: dict[str, deque[float]] = {}  # per client address
 
     def is_token(self, given: str) -> bool:
-        """Constant time whatever the lengths: compares the digests."""
-        digest = hashlib.sha256
-        return hmac.compare_digest(digest(given.encode()).digest(), digest(self.token.encode()).digest())
+        return same_token(given, self.token)
 
     def session(self, now: float | None = None) -> str:
         expires = int((now or time.time()) + SESSION)
@@ -87,8 +88,9 @@ class Access:
         return self.is_token(given) if given else self.valid_session(request.cookies.get(COOKIE, ""))
 
     def throttled(self, address: str, now: float) -> bool:
-        """Too many failed tries from this address in the last minute (guessing): refuse it for
-        now. Per address, so that someone guessing cannot lock the rightful admin out."""
+        """Too many failed tries from this address in the last minute (guessing): refuse its
+        wrong tries for now. Per address, and the right token always passes, so that someone
+        guessing cannot lock the rightful admin out."""
         failures = self._failures.get(address)
         while failures and failures[0] < now - 60:
             failures.popleft()
@@ -98,6 +100,12 @@ class Access:
         if address not in self._failures and len(self._failures) >= MAX_ADDRESSES:
             del self._failures[next(iter(self._failures))]
         self._failures.setdefault(address, deque()).append(now)
+
+
+def same_token(given: str, token: str) -> bool:
+    """Constant time whatever the lengths: compares the digests."""
+    digest = hashlib.sha256
+    return hmac.compare_digest(digest(given.encode()).digest(), digest(token.encode()).digest())
 
 
 # --- the data behind the page ---
@@ -125,16 +133,31 @@ class Overview:
 
 
 class _Matchers:
-    """One Matcher per content object: content swapped in by a reload gets a new one."""
+    """One Matcher per content object, with the misses' grouping and what the matcher makes
+    of each group kept beside it: a view groups and matches only the misses new since the
+    last. Content swapped in by a reload gets new ones."""
 
     def __init__(self) -> None:
         self._content: Content | None = None
         self._matcher: Matcher | None = None
+        self.grouper: MissGrouper | None = None
+        self.covered: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+        self.lock = threading.Lock()  # views build in threads: one at a time uses the caches
 
     def of(self, content: Content) -> Matcher:
         if self._content is not content or self._matcher is None:
             self._matcher, self._content = Matcher(content), content
+            self.grouper = MissGrouper(self._matcher.normaliser.normalise)
+            self.covered = {}
         return self._matcher
+
+    def groups(self, content: Content, misses: list[tuple[int, str, str]]) -> list[MissGroup]:
+        with self.lock:
+            matcher = self.of(content)
+            assert self.grouper is not None
+            if len(self.covered) > MAX_COVERED:
+                self.covered = {}
+            return mark_covered(self.grouper.group(misses), matcher, self.covered)
 
 
 def _days(request: Request) -> int:
@@ -170,8 +193,7 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         desk_figures = desk(days) if desk else None
 
         def build() -> Overview:
-            matcher = matchers.of(used)
-            groups = mark_covered(group_misses(misses, matcher.normaliser.normalise), matcher)
+            groups = matchers.groups(used, misses)
             today = dt.datetime.now(dt.UTC).date()
             return Overview(compute(counts, votes, since, until), groups, stale_facts(used, today),
                             stale_intents(used, today), days, alert_counts, desk_figures)
@@ -181,11 +203,11 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
     def refuse(request: Request) -> Response | None:
         if access is None:
             return PlainTextResponse("Not Found", status_code=404)
+        if access.allowed(request):  # the right token is never locked out, whoever guessed
+            return None
         address, now = _address(request), time.time()
         if access.throttled(address, now):
             return PlainTextResponse("too many tries; wait a minute", status_code=429, headers=HEADERS)
-        if access.allowed(request):
-            return None
         if request.headers.get("authorization"):
             access.failed(address, now)
             return PlainTextResponse("bad token", status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -209,10 +231,11 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         if request.method == "GET":
             return HTMLResponse(render_login(), headers=HEADERS)
         now, address = time.time(), _address(request)
-        if access.throttled(address, now):
-            return HTMLResponse(render_login("Too many attempts; wait a minute."), 429, headers=HEADERS)
         body = await _read_form(request)
-        if body is None or not access.is_token(body.get("token", "")):
+        right = body is not None and access.is_token(body.get("token", ""))
+        if not right and access.throttled(address, now):
+            return HTMLResponse(render_login("Too many attempts; wait a minute."), 429, headers=HEADERS)
+        if not right:
             access.failed(address, now)
             return HTMLResponse(render_login("That token is not right."), 401, headers=HEADERS)
         response = RedirectResponse("/admin", status_code=303, headers=HEADERS)
@@ -233,9 +256,10 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         if reload is None or access is None:
             return PlainTextResponse("Not Found", status_code=404)
         address, now = _address(request), time.time()
-        if access.throttled(address, now):
+        right = access.is_token(_bearer(request))  # a token, not the cookie: no cross-site posts
+        if not right and access.throttled(address, now):
             return PlainTextResponse("too many tries; wait a minute", status_code=429, headers=HEADERS)
-        if not access.is_token(_bearer(request)):  # a token, not the cookie: no cross-site posts
+        if not right:
             access.failed(address, now)
             return PlainTextResponse("bad token", status_code=401, headers={"WWW-Authenticate": "Bearer"})
         result = await reload()
@@ -252,7 +276,9 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
 
 
 def _address(request: Request) -> str:
-    """Who is trying, for the throttle: the client's address (behind a proxy, the proxy's)."""
+    """Who is trying, for the throttle: the client's address. Behind a proxy named in
+    `serve --forwarded-allow-ips` (FORWARDED_ALLOW_IPS), uvicorn puts the address the proxy
+    forwarded here; from anyone else, X-Forwarded-For is ignored."""
     return request.client.host if request.client else ""
 
 
@@ -291,8 +317,14 @@ form.login{max-width:22em;margin:4em auto}input{width:100%;padding:.4em;margin:.
 """
 
 
+# Bidirectional controls (embeddings, overrides, isolates, marks) in what people typed would
+# reorder the page around them (U+202E turns "gpj.exe" around); shown as their code instead.
+_BIDI = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
+
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    """The one escaping function: HTML-escaped, bidi controls made visible."""
+    return _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", escape(str(value), quote=True))
 
 
 def _pct(share: float | None) -> str:

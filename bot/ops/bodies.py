@@ -1,22 +1,28 @@
-"""Reading request bodies with limits on size, time and how many may be slow at once.
+"""Reading request bodies with limits on size, time and how many may be slow at once, for
+every route: `BodyLimit` wraps the whole app, so no route (the webhooks, /admin/login, any
+added later) can forget them.
 
 A body that has not arrived whole within SLOW_AFTER seconds is slow (a webhook's body comes
-with its headers): at most MAX_SLOW are read at once, the rest are refused at once with 408,
-and none is waited for longer than BODY_TIMEOUT. So clients that dribble a byte a second
-cannot hold the service's connections and files. A client that goes away mid-body is
-`ClientGone`: worth a debug line, not an error."""
+with its headers, a login form too): at most MAX_SLOW are read at once, the rest are refused
+at once with 408, and none is waited for longer than BODY_TIMEOUT. So clients that dribble a
+byte a second cannot hold the service's connections and files. A client that goes away
+mid-body is `ClientGone`: worth a debug line, not an error."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-
-from starlette.requests import ClientDisconnect, Request
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 MAX_BODY = 64 * 1024
 SLOW_AFTER = 0.5  # seconds
 MAX_SLOW = 32  # slow bodies read at once
 BODY_TIMEOUT = 10.0  # seconds for a whole body
+
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 
 class Refused(Exception):
@@ -34,19 +40,40 @@ class ClientGone(Refused):
         super().__init__(400, "client_gone")
 
 
-class BodyReader:
-    def __init__(self, limit: int = MAX_BODY, max_slow: int = MAX_SLOW,
-                 slow_after: float = SLOW_AFTER, timeout: float = BODY_TIMEOUT):
-        self.limit, self.max_slow, self.slow_after, self.timeout = limit, max_slow, slow_after, timeout
+class BodyLimit:
+    """ASGI middleware: each HTTP request's body is read whole, within the limits, before the
+    app sees the request; the app then reads it from memory. A refused body gets its status
+    (408 with the connection closed, 413) here, and `refused(path, Refused)` is told, for the
+    metrics and the log."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY, max_slow: int = MAX_SLOW,
+                 slow_after: float = SLOW_AFTER, timeout: float = BODY_TIMEOUT,
+                 refused: Callable[[str, Refused], None] | None = None):
+        self.app, self.limit, self.max_slow = app, limit, max_slow
+        self.slow_after, self.timeout, self.refused = slow_after, timeout, refused
         self.slow = 0  # slow bodies being read now
 
-    async def read(self, request: Request) -> bytes:
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
+        if b"content-length" not in headers and b"transfer-encoding" not in headers:
+            return await self.app(scope, receive, send)  # no body (HTTP/1.1): nothing to wait for
+        try:
+            body = await self.read(scope, receive)
+        except Refused as refused:
+            if self.refused is not None:
+                self.refused(scope.get("path", ""), refused)
+            with contextlib.suppress(Exception):  # a client that went away cannot be answered
+                await _answer(send, refused)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def read(self, scope: Message, receive: Receive) -> bytes:
         """The body; 413 past `limit`, 408 when too slow or too many are slow."""
-        declared = request.headers.get("content-length", "")
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"").strip()
         if declared.isdigit() and int(declared) > self.limit:
             raise Refused(413, "too_large")
         # A task of its own, waited on without cancelling it, until it is given up for good.
-        reading = asyncio.ensure_future(self._collect(request))
+        reading = asyncio.ensure_future(self._collect(receive))
         done, _ = await asyncio.wait({reading}, timeout=self.slow_after)
         if not done:
             if self.slow >= self.max_slow:
@@ -60,16 +87,39 @@ class BodyReader:
                 return await _give_up(reading, "body_timeout")
         return reading.result()
 
-    async def _collect(self, request: Request) -> bytes:
+    async def _collect(self, receive: Receive) -> bytes:
         body = bytearray()
-        try:
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > self.limit:
-                    raise Refused(413, "too_large")
-        except ClientDisconnect:
-            raise ClientGone() from None
-        return bytes(body)
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone()
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                raise Refused(413, "too_large")
+            if not message.get("more_body", False):
+                return bytes(body)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the body read, then waits on the client (for its disconnect)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _answer(send: Send, refused: Refused) -> None:
+    headers = [(b"content-type", b"text/plain; charset=utf-8")]
+    if refused.status == 408:  # a body too slow to wait for: close the connection the client holds
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": refused.status, "headers": headers})
+    await send({"type": "http.response.body", "body": refused.reason.encode()})
 
 
 async def _give_up(reading: asyncio.Future[bytes], reason: str) -> bytes:

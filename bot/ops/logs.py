@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any
 
+from bot.understanding.redact import redact
+
 requests_log = logging.getLogger("mehfooz.requests")
 
 
@@ -19,11 +21,11 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),  # the one masker: whatever a library logs
         }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            entry["error"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 

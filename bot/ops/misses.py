@@ -25,6 +25,8 @@ from bot.understanding.matcher import Matcher, build_normaliser
 CUTOFF = 72.0  # likeness (0-100) a text needs to join a group
 SET_WEIGHT = 0.5  # weight of token_set_ratio; token_sort_ratio has the rest
 EXAMPLES = 3  # texts shown per group besides the representative
+COMPARED = 240  # characters of a normalised text compared: a question is said in its first lines
+MAX_REMEMBERED = 100_000  # texts a MissGrouper remembers before it starts over
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -63,35 +65,66 @@ def group_misses(
     examples: int = EXAMPLES,
 ) -> list[MissGroup]:
     """Group (time, lang, redacted text) rows; the largest groups first."""
-    by_key: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-    for at, lang, text in rows:
-        by_key[normalise(text)].append((at, lang, text))
-    # Most frequent first, so that each group is led by its most common wording.
-    keys = sorted(by_key, key=lambda k: (-len(by_key[k]), k))
-    drafts: list[_Draft] = []
-    for key in keys:
-        draft = _closest(key, drafts, cutoff)
-        if draft is None:
-            draft = _Draft(key)
-            drafts.append(draft)
-        for at, lang, text in by_key[key]:
-            draft.texts[text] += 1
-            draft.langs[lang] += 1
-            draft.times.append(at)
-    groups = [_finish(d, examples) for d in drafts]
-    return sorted(groups, key=lambda g: (-g.count, g.representative))
+    return MissGrouper(normalise, cutoff, examples).group(rows)
 
 
-def _closest(key: str, drafts: list[_Draft], cutoff: float) -> _Draft | None:
-    """The group whose leading text is most alike `key`, if at least `cutoff`."""
-    if not key or not drafts:
+class MissGrouper:
+    """Grouping that remembers: which group each text joined stays known between calls, so a
+    call compares only the texts it has not seen before, each against the groups' leading
+    texts (cut to COMPARED characters). The admin page keeps one, so a view costs the new
+    misses times the groups, not the square of all misses (150 long misses took 20 s a view)."""
+
+    def __init__(self, normalise: Callable[[str], str], cutoff: float = CUTOFF, examples: int = EXAMPLES):
+        self.normalise, self.cutoff, self.examples = normalise, cutoff, examples
+        self._key_of: dict[str, str] = {}  # redacted text -> its normalised key
+        self._leader_of: dict[str, int] = {}  # normalised key -> index of its group's leader
+        self._leaders: list[str] = []  # each group's leading key, cut to COMPARED characters
+        self.compared = 0  # pairs of texts compared so far (what a view costs)
+
+    def group(self, rows: Iterable[tuple[int, str, str]]) -> list[MissGroup]:
+        if len(self._key_of) > MAX_REMEMBERED:  # memory stays bounded: start over
+            self._key_of, self._leader_of, self._leaders = {}, {}, []
+        by_key: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+        for at, lang, text in rows:
+            key = self._key_of.get(text)
+            if key is None:
+                key = self._key_of[text] = self.normalise(text)
+            by_key[key].append((at, lang, text))
+        # Most frequent first, so that each new group is led by its most common wording.
+        new = (k for k in by_key if k not in self._leader_of)
+        for key in sorted(new, key=lambda k: (-len(by_key[k]), k)):
+            self._leader_of[key] = self._join(key)
+        drafts: dict[int, _Draft] = {}
+        for key, members in by_key.items():
+            leader = self._leader_of[key]
+            draft = drafts.setdefault(leader, _Draft(self._leaders[leader]))
+            for at, lang, text in members:
+                draft.texts[text] += 1
+                draft.langs[lang] += 1
+                draft.times.append(at)
+        groups = [_finish(d, self.examples) for d in drafts.values()]
+        return sorted(groups, key=lambda g: (-g.count, g.representative))
+
+    def _join(self, key: str) -> int:
+        """The group a new key joins (the most alike leader, if alike enough), or a new one."""
+        cut = key[:COMPARED]
+        self.compared += len(self._leaders) if cut else 0
+        best = _closest(cut, self._leaders, self.cutoff)
+        if best is None:
+            self._leaders.append(cut)
+            return len(self._leaders) - 1
+        return best
+
+
+def _closest(key: str, leaders: list[str], cutoff: float) -> int | None:
+    """The index of the leading text most alike `key`, if at least `cutoff`."""
+    if not key or not leaders:
         return None  # a text with no words (emoji only) only groups with its exact equals
-    leaders = [d.key for d in drafts]
     by_set = process.cdist([key], leaders, scorer=fuzz.token_set_ratio, dtype=np.float32, workers=1)[0]
     by_sort = process.cdist([key], leaders, scorer=fuzz.token_sort_ratio, dtype=np.float32, workers=1)[0]
     likeness = SET_WEIGHT * by_set + (1 - SET_WEIGHT) * by_sort
     best = int(np.argmax(likeness))
-    return drafts[best] if likeness[best] >= cutoff and leaders[best] else None
+    return best if likeness[best] >= cutoff and leaders[best] else None
 
 
 def _finish(draft: _Draft, examples: int) -> MissGroup:
@@ -106,11 +139,16 @@ def _finish(draft: _Draft, examples: int) -> MissGroup:
     )
 
 
-def mark_covered(groups: list[MissGroup], matcher: Matcher) -> list[MissGroup]:
-    """Say, for each group, what the current content now does with its representative."""
+def mark_covered(groups: list[MissGroup], matcher: Matcher,
+                 known: dict[str, tuple[str | None, tuple[str, ...]]] | None = None) -> list[MissGroup]:
+    """Say, for each group, what the current content now does with its representative.
+    `known`: what earlier calls found with the same matcher, kept to match each text once."""
+    known = {} if known is None else known
     for group in groups:
-        match = matcher.match(group.representative)
-        group.answered_by, group.asks = match.intent, tuple(match.candidates)
+        if group.representative not in known:
+            match = matcher.match(group.representative)
+            known[group.representative] = match.intent, tuple(match.candidates)
+        group.answered_by, group.asks = known[group.representative]
     return groups
 
 

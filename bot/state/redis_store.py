@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 import redis
 
 from bot.state.sqlite_store import DAY, Retention, UserState, _day
+from bot.understanding.redact import redact
 
 RATE_KEEP = 3600  # seconds a rate counter outlives its last message (SQLite's purge: an hour)
 SCAM_WINDOW = Retention.scam  # scam checks count for a week
@@ -273,10 +274,11 @@ class RedisStore:
             pipe.hincrby(self._k("c", day), f"{intent}|{lang}", 1)
             pipe.sadd(self._k("days"), day)
 
-    def add_miss(self, redacted_text: str, lang: str, now: float | None = None, who: str = "") -> None:
+    def add_miss(self, text: str, lang: str, now: float | None = None, who: str = "") -> None:
         at = int(now or time.time())
-        # Unique and in arrival order among misses of the same second.
-        member = f"{time.time_ns():020d}{os.urandom(2).hex()}|{lang}|{redacted_text}"
+        # Unique and in arrival order among misses of the same second; masked here (`redact`,
+        # the one masker), whatever the caller did: the RDB dump and the AOF hold this.
+        member = f"{time.time_ns():020d}{os.urandom(2).hex()}|{lang}|{redact(text)}"
         with self._writes() as pipe:
             pipe.zadd(self._k("m"), {member: at})
             if who:  # the person's misses, for "delete my data"

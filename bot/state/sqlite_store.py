@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from bot.state.checkpointer import ROUND_BYTES, Checkpointer
+from bot.understanding.redact import redact
 
 DAY = 86400
 
@@ -305,11 +306,12 @@ class Store:
             [_day(now), intent, lang],
         )
 
-    def add_miss(self, redacted_text: str, lang: str, now: float | None = None, who: str = "") -> None:
-        """`who`: the person's tag (a keyed hash, not their key), so "delete my data" takes it."""
+    def add_miss(self, text: str, lang: str, now: float | None = None, who: str = "") -> None:
+        """`text` is masked here (`redact`, the one masker), whatever the caller did. `who`: the
+        person's tag (a keyed hash, not their key), so "delete my data" takes it."""
         self.db.execute(
             "INSERT INTO misses (at, lang, text, who) VALUES (?, ?, ?, ?)",
-            [int(now or time.time()), lang, redacted_text, who or None],
+            [int(now or time.time()), lang, redact(text), who or None],
         )
 
     def add_feedback(self, intent: str, lang: str, helpful: bool, now: float | None = None) -> None:

@@ -48,16 +48,20 @@ class FakeTelegram(LocalServer):
         self.answered: list[tuple[str, int, dict[str, Any]]] = []  # method, HTTP status, params
         self.files: dict[str, bytes] = {}  # file_id -> content, served by getFile and /file/
         self.downloads: list[str] = []  # file paths fetched, in order
+        self.paths: dict[str, str] = {}  # file_id -> the file_path getFile gives, when not the usual
         self.delays: dict[str, float] = {}  # method -> seconds each answer waits
         self.topics: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, thread) -> {"name", "closed"}
         self.lock = threading.Condition()
 
     # --- what tests use ---
-    def add_file(self, data: bytes) -> str:
-        """Keep a file as if a person had sent it; returns its file_id."""
+    def add_file(self, data: bytes, path: str | None = None) -> str:
+        """Keep a file as if a person had sent it; returns its file_id. `path`: the file_path
+        getFile answers for it (a hostile Bot API's, say), instead of photos/<file_id>.jpg."""
         with self.lock:
             file_id = f"file{len(self.files) + 1}"
             self.files[file_id] = data
+            if path is not None:
+                self.paths[file_id] = path
         return file_id
 
     def calls(self, method: str) -> list[dict[str, Any]]:
@@ -140,8 +144,9 @@ class FakeTelegram(LocalServer):
         if method == "getFile":
             with self.lock:
                 data = self.files[str(params["file_id"])]
+                path = self.paths.get(str(params["file_id"]), f"photos/{params['file_id']}.jpg")
             return {"file_id": params["file_id"], "file_unique_id": f"u{params['file_id']}",
-                    "file_size": len(data), "file_path": f"photos/{params['file_id']}.jpg"}
+                    "file_size": len(data), "file_path": path}
         if method == "getWebhookInfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         return None

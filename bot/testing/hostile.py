@@ -545,8 +545,9 @@ def check_telegram(rig: ServiceRig, case: TelegramCase) -> None:
     headers = {"X-Telegram-Bot-Api-Secret-Token": case.secret.encode(), "content-type": "application/json"}
     response = rig.post("/telegram", body, headers)
     sent = rig.telegram.calls("sendMessage")
-    if case.secret != SECRET:  # refused before the body is read
-        assert response.status_code == 403 and not sent, (response.status_code, sent)
+    if case.secret != SECRET:  # refused: by the body limit first (every route has it), else 403
+        refused = {413, 403} if len(body) > MAX_BODY else {403}
+        assert response.status_code in refused and not sent, (response.status_code, sent)
         return
     allowed = {413} if len(body) > MAX_BODY else {200, 400}
     assert response.status_code in allowed, (response.status_code, response.text)
@@ -832,3 +833,106 @@ def run_property(prop: Property, rig: Any, profile: str = "hostile-ci", max_exam
             raise
         run.failure = exc
     return run
+
+
+# --- slow patterns: texts built to make a backtracking regex take quadratic time ---------
+# A trigger (the word a pattern starts with) followed by a 4 KB run of what the pattern
+# repeats, or the pair repeated: the shapes of the review's "at" + spaces (the misses masker)
+# and "bisp lottery" + "( " (the scam rules). Linear code takes a few times as long as on the
+# control, ordinary prose of the same length; a quadratic pattern takes hundreds of times.
+SIZE = 4096
+TRIGGERS = ("", "at", "@", "dot", "(at)", "[dot]", "at the rate", "password", "pwd", "پاس ورڈ", "code",
+            "otp", "pin", "کوڈ", "my name is", "naam", "I am", "میرا نام", "house", "gali", "+", "+92",
+            "0", "3", "www.", "https://", "a.com/", "is", "your", "use", "bisp lottery", "today")
+FILLERS = (" ", "\t", " \n", "\u200b", "1", "1 ", "1-", "1.", "12 ", "a", "a ", "a.", "a-", "ab ", ". ",
+           "-", "Ab ", "x@", "@a", "a.b@", "at ", " at", "dot ", "a dot ", "(", "( ", "is ", ": ", "ہے ",
+           "۱", "A-1 ", "http://a", "+1 ")
+CONTROL = ("Assalam o alaikum, mera naam Sara hai aur mera number 0300 1234567 hai. Kal mujhe ek message "
+           "aya ke aap ka account band ho jaye ga, is link par click karein: https://example.com/x. Kya "
+           "ye scam hai? My email is sara.ahmed@gmail.com, was it leaked? کیا میرا ڈیٹا لیک ہوا ہے؟ ")
+
+
+def adversarial_texts(size: int = SIZE) -> dict[str, str]:
+    """Name -> text of `size` characters."""
+    texts = {}
+    for trigger in TRIGGERS:
+        for filler in FILLERS:
+            texts[f"{trigger!r} then {filler!r}*"] = (trigger + filler * size)[:size]
+            if trigger:
+                texts[f"({trigger!r} {filler!r})*"] = (f"{trigger} {filler}" * size)[:size]
+    return texts
+
+
+def control_text(size: int = SIZE) -> str:
+    return (CONTROL * (size // len(CONTROL) + 1))[:size]
+
+
+def cost(fn: Callable[[str], Any], text: str, repeats: int = 3) -> float:
+    """The least time of `repeats` calls: the work, with the least of other processes' noise."""
+    import time
+
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn(text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def slow_texts(fn: Callable[[str], Any], bound: float, texts: dict[str, str] | None = None,
+               ) -> dict[str, float]:
+    """The adversarial texts on which `fn` costs over `bound` times what it costs on the
+    control text of the same length, with the ratio. A text over the bound is measured again
+    beside a fresh control, and its ratio is the least of those tries, so that a busy
+    machine does not make a text look slow."""
+    texts = texts if texts is not None else adversarial_texts()
+    controls: dict[int, float] = {}
+    slow = {}
+    for name, text in texts.items():
+        size = len(text)
+        if size not in controls:
+            controls[size] = cost(fn, control_text(size), 5)
+        ratio = cost(fn, text, 1) / controls[size]
+        for _ in range(3):
+            if ratio <= bound:
+                break
+            ratio = min(ratio, cost(fn, text) / cost(fn, control_text(size)))
+        if ratio > bound:
+            slow[name] = round(ratio, 1)
+    return slow
+
+
+# --- pictures that are cheap to send and dear to decode ------------------------------------
+def jpeg_decode_bomb(side: int = 5000, scans: int = 20_000) -> bytes:
+    """A progressive JPEG of side x side grey pixels whose last scan is repeated until it has
+    `scans` scans: a few hundred KB that passes every byte and pixel limit, and that libjpeg
+    decodes scan by scan over the whole picture (about a minute for 20,000 on one core)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (side, side), 128).save(out, "JPEG", progressive=True, quality=90)
+    head, parts = _jpeg_scans(out.getvalue())
+    repeated = parts + [parts[-1]] * max(0, scans - len(parts))
+    return head + b"".join(repeated) + b"\xff\xd9"
+
+
+def _jpeg_scans(data: bytes) -> tuple[bytes, list[bytes]]:
+    """The bytes before the first scan, and each scan (with the tables just before it)."""
+    at, head_end, scans, start = 2, 0, [], 0
+    while at < len(data) - 1:
+        marker = data[at + 1]
+        if marker == 0xD9:  # end of image
+            break
+        segment_end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        if marker == 0xDA:  # start of scan: its coded data runs to the next real marker
+            head_end = head_end or at
+            end = segment_end
+            while not (data[end] == 0xFF and data[end + 1] not in (0x00, *range(0xD0, 0xD8))):
+                end += 1
+            scans.append(data[start or at:end])
+            start, at = 0, end
+            continue
+        if head_end and not start:  # tables between scans belong to the next scan
+            start = at
+        at = segment_end
+    return data[:head_end], scans

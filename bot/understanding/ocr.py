@@ -4,7 +4,8 @@ with the preprocessing screenshots need and hard limits on what is read.
 `read_image(data)` is the whole job for one picture, in memory only (tesserocr hands the
 pixels to Tesseract's C API; nothing is written to disk). It runs in a worker process
 (`OcrPool`), so a picture never holds up the event loop or the GIL of the web service, and
-the Tesseract models stay out of the service's memory."""
+the Tesseract models stay out of the service's memory; one time limit covers the whole job,
+decoding included, and a worker that overruns it is killed and replaced."""
 
 from __future__ import annotations
 
@@ -13,18 +14,25 @@ import io
 import logging
 import os
 import re
+import signal
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 MAX_BYTES = 5 * 1024 * 1024  # Telegram compresses photos far below this; WhatsApp's limit is 5 MB
 MAX_PIXELS = 25_000_000  # a 4K phone screenshot is under 10 million
-MAX_SECONDS = 8.0  # Tesseract's own time limit per pass; Twilio waits 15 s for the webhook
+MAX_SECONDS = 8.0  # for a whole picture: decoding, preparing, Tesseract; Twilio waits 15 s
+GRACE = 1.0  # seconds past MAX_SECONDS before a worker that has not stopped itself is killed
+# Scans of a progressive JPEG times its pixels: each scan is decoded over the whole picture.
+# Phones and apps write about ten scans; 16 of the largest picture allowed is the most.
+MAX_SCAN_PIXELS = 16 * MAX_PIXELS
 WORKER_NICENESS = 10  # OCR workers run at a lower priority than the web service
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")  # what phones send; other decoders are never tried
 LINE_HEIGHT = 22  # each line of text is scaled to this height in pixels: the model reads it best
@@ -86,7 +94,8 @@ def available() -> bool:
         return False
 
 
-def open_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> Any:
+def open_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
+               max_scan_pixels: int | None = MAX_SCAN_PIXELS) -> Any:
     """The decoded first frame, checked against the limits before any pixel is decoded."""
     from PIL import Image, UnidentifiedImageError
 
@@ -96,8 +105,11 @@ def open_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=FORMATS)  # reads the header only
-            if image.width * image.height > max_pixels:
+            pixels = image.width * image.height
+            if pixels > max_pixels:
                 raise ImageRefused("too_many_pixels")
+            if image.format == "JPEG" and max_scan_pixels and jpeg_scans(data) * pixels > max_scan_pixels:
+                raise ImageRefused("too_many_pixels")  # a decompression bomb in time, not in pixels
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRefused("too_many_pixels") from exc
@@ -214,18 +226,76 @@ class Reader:
 _reader: Reader | None = None
 
 
-def read_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> Reading:
-    """The text of one picture (bytes of a PNG, JPEG, WebP...). Raises `ImageRefused`."""
+def read_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
+               seconds: float | None = None, max_scan_pixels: int | None = MAX_SCAN_PIXELS) -> Reading:
+    """The text of one picture (bytes of a PNG, JPEG, WebP...). Raises `ImageRefused`.
+    `seconds`: one time limit for decoding, preparing and reading together (the main thread
+    of a process only: it uses SIGALRM); Tesseract gets what is left of it."""
     global _reader
-    image = prepare(open_image(data, max_bytes, max_pixels))
-    if _reader is None:  # one per process: loading the models takes ~0.2 s
-        _reader = Reader()
-    return _reader.read(image)
+    started = time.monotonic()
+    with _deadline(seconds):
+        image = prepare(open_image(data, max_bytes, max_pixels, max_scan_pixels))
+        if _reader is None:  # one per process: loading the models takes ~0.2 s
+            _reader = Reader()
+        # Tesseract stops itself at what is left of the limit (without one: MAX_SECONDS of its own)
+        left = MAX_SECONDS if seconds is None else seconds - (time.monotonic() - started)
+        _reader.seconds = max(0.001, left)
+        return _reader.read(image)
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Raise ImageRefused('timeout') in this thread after `seconds`, wherever Python runs
+    next: between two chunks of a decode, two Tesseract lines... A C call that never comes
+    back (one chunk of a progressive JPEG can take seconds) is the pool's to end: it kills
+    the worker."""
+    if not seconds:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise ImageRefused("timeout")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def jpeg_scans(data: bytes) -> int:
+    """How many scans a JPEG has (start-of-scan markers: a 0xFF byte in the coded data is
+    always followed by 0x00 or a restart marker, so the count is exact but for a thumbnail).
+    A progressive JPEG from a phone or an app has about ten; each scan is decoded over the
+    whole picture, so thousands of tiny ones make a small file decode for minutes."""
+    return data.count(b"\xff\xda") if data[:2] == b"\xff\xd8" else 0
 
 
 def _worker_start() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"  # one core per worker: the pool is the parallelism
     os.nice(WORKER_NICENESS)  # text messages first: the event loop wins any fight for a core
+
+
+def _serve(conn: Connection) -> None:
+    """A worker process: read pictures sent on `conn`, one at a time, until it closes."""
+    _worker_start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service's Ctrl-C is the service's to handle
+    while True:
+        try:
+            data, max_bytes, max_pixels, seconds, max_scan_pixels = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reading = read_image(data, max_bytes, max_pixels, seconds, max_scan_pixels)
+            answer: tuple[str, Any] = ("read", reading)
+        except ImageRefused as refused:
+            answer = ("refused", refused.reason)
+        except Exception as exc:  # Tesseract or Pillow broke on this picture
+            answer = ("failed", type(exc).__name__)
+        del data
+        conn.send(answer)
 
 
 def worker_count() -> int:
@@ -237,26 +307,62 @@ def worker_count() -> int:
     return max(1, cores - 1)
 
 
+class _Worker:
+    """One worker process and the pipe to it."""
+
+    def __init__(self) -> None:
+        # forkserver: the workers do not inherit the service's threads, sockets or memory
+        context = get_context("forkserver")
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(target=_serve, args=(theirs,), daemon=True)
+        self.process.start()
+        theirs.close()
+
+    async def read(self, job: tuple, limit: float, sender: ThreadPoolExecutor) -> tuple[str, Any]:
+        """Send one picture; its answer, or ('timeout', None) when none came within `limit`
+        seconds, or ('died', None) when the worker ended. The pipe is worked from a thread of
+        the pool's own (5 MB through a pipe, then the wait): never on the event loop, and
+        never through the loop's reader (uvloop makes the socket non-blocking)."""
+        return await asyncio.get_running_loop().run_in_executor(sender, self._round_trip, job, limit)
+
+    def _round_trip(self, job: tuple, limit: float) -> tuple[str, Any]:
+        try:
+            self.conn.send(job)
+            if not self.conn.poll(limit):
+                return "timeout", None
+            return self.conn.recv()
+        except (EOFError, OSError):
+            return "died", None
+
+    def stop(self) -> None:
+        """End the process now, whatever it is doing (SIGKILL: a decode in C takes no other)."""
+        self.process.kill()
+        self.conn.close()
+        self.process.join(timeout=2)
+
+
 class OcrPool:
     """Worker processes that read pictures (a core each, one core left to the web service),
-    started on first use. At most
-    `backlog` pictures wait at once; more are refused as 'busy' rather than queued for
-    minutes. A worker that dies (out of memory, a crash in Tesseract) is replaced."""
+    started on first use. At most `backlog` pictures wait or are read at once; more are
+    refused as 'busy' rather than queued for minutes. One time limit (`seconds`) covers a
+    picture's decoding, preparing and reading, counted from when a worker takes it: the
+    worker stops itself when it can, and a worker that overruns the limit (stuck in a
+    decode, in C) is killed and replaced, so one picture holds one worker for `seconds` at
+    most and never stops the others. A worker that dies (out of memory, a crash in
+    Tesseract) is replaced too."""
 
     def __init__(self, workers: int | None = None, backlog: int | None = None,
-                 max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS):
+                 max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS, seconds: float = MAX_SECONDS,
+                 grace: float = GRACE, max_scan_pixels: int | None = MAX_SCAN_PIXELS):
         self.workers = workers or worker_count()
         self.backlog = backlog or self.workers * 4
-        self.max_bytes, self.max_pixels = max_bytes, max_pixels
-        self._pool: ProcessPoolExecutor | None = None
+        self.max_bytes, self.max_pixels, self.seconds = max_bytes, max_pixels, seconds
+        self.grace, self.max_scan_pixels = grace, max_scan_pixels  # None: scans not counted (tests)
+        self._idle: list[_Worker] = []
+        self._free: asyncio.Semaphore | None = None
+        self._sender: ThreadPoolExecutor | None = None
         self._waiting = 0
-
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            # forkserver: the workers do not inherit the service's threads, sockets or memory
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("forkserver"),
-                                             initializer=_worker_start)
-        return self._pool
+        self.replaced = 0  # workers killed for overrunning (for tests and logs)
 
     async def read(self, data: bytes) -> Reading:
         if len(data) > self.max_bytes:
@@ -265,24 +371,45 @@ class OcrPool:
             raise ImageRefused("busy")
         self._waiting += 1
         try:
-            future = asyncio.get_running_loop().run_in_executor(
-                self._executor(), read_image, data, self.max_bytes, self.max_pixels)
-            # Tesseract stops itself after MAX_SECONDS a pass; this is the backstop.
-            return await asyncio.wait_for(future, MAX_SECONDS * 2 + 10)
-        except TimeoutError as exc:
-            raise ImageRefused("timeout") from exc
-        except BrokenProcessPool as exc:
-            self.close()
-            raise ImageRefused("failed") from exc
-        except ImageRefused:
-            raise
-        except Exception as exc:  # Tesseract or Pillow broke on this picture: say so, never a 5xx
-            log.warning("reading a picture failed: %s", type(exc).__name__)
-            raise ImageRefused("failed") from exc
+            if self._free is None:
+                self._free = asyncio.Semaphore(self.workers)
+                self._sender = ThreadPoolExecutor(self.workers, thread_name_prefix="ocr-send")
+            async with self._free:
+                worker = self._idle.pop() if self._idle else _Worker()
+                try:
+                    job = (data, self.max_bytes, self.max_pixels, self.seconds, self.max_scan_pixels)
+                    kind, value = await worker.read(job, self.seconds + self.grace, self._sender)
+                except BaseException:  # cancelled: its answer would be taken for the next picture's
+                    self._stop(worker)
+                    raise
+                if kind in ("timeout", "died"):
+                    self._stop(worker)  # a new one is started when next needed
+                    self.replaced += kind == "timeout"
+                else:
+                    self._idle.append(worker)
         finally:
             self._waiting -= 1
+        if kind == "read":
+            return value
+        if kind == "refused":
+            raise ImageRefused(value)
+        if kind == "timeout":
+            log.warning("a picture overran %.0f s: its worker was replaced", self.seconds)
+            raise ImageRefused("timeout")
+        log.warning("reading a picture failed: %s", value or "the worker died")
+        raise ImageRefused("failed")
+
+    def _stop(self, worker: _Worker) -> None:
+        if self._sender is not None:  # the kill and the wait for it off the event loop
+            self._sender.submit(worker.stop)
+        else:
+            worker.stop()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        for worker in self._idle:
+            worker.stop()
+        self._idle = []
+        if self._sender is not None:
+            self._sender.shutdown(wait=False, cancel_futures=True)
+            self._sender = None
+        self._free = None

@@ -16,17 +16,19 @@ LONGDIGITS = re.compile(r"\d(?:[\s-]?\d){3,}")
 
 # A password told outright: "my password is Ali@123", "password: x9y8", "mera password abc123 hai".
 # The secret must hold a digit or a symbol, so "my password is weak" is not taken for one.
-_SECRET = r"(?=\S*[\d@#$%^&*!?_.-])\S{4,}"
+# Possessive quantifiers (\s*+, \S++) throughout: a run of spaces is taken whole, never split
+# between two \s* and tried every way (which made "password" and 4 KB of spaces take seconds).
+_SECRET = r"(?=\S{0,63}[\d@#$%^&*!?_.-])\S{4,}+"
 PASSWORD = re.compile(
-    rf"(?:password|passwd|pwd|passcode|پاس\s?ورڈ)\s*(?:is|:|=|hai|ہے)?\s*{_SECRET}"
-    rf"|(?:password|pwd|پاس\s?ورڈ)\s+{_SECRET}\s+(?:hai|h|ہے)",
+    rf"(?:password|passwd|pwd|passcode|پاس\s?ورڈ)\s*+(?:(?:is|:|=|hai|ہے)\s*+)?{_SECRET}"
+    rf"|(?:password|pwd|پاس\s?ورڈ)\s++{_SECRET}\s++(?:hai|h|ہے)",
     re.IGNORECASE,
 )
 # A one-time code or PIN given with its digits: "OTP 482913", "code is 4821", "پن 1234".
 # The digits must follow the word with at most a few linking words ("code is", "pin: ",
 # "otp hai"): "they asked for my pin and took 20000" tells a story, it holds no code; nor is
 # an amount of money a code ("code 5000 rupay").
-_LINK = r"(?:\s*(?:is|was|hai|tha|he|h|ka|ki|aya|aaya|number|no|code|ہے|تھا|نمبر|کا|کی|[:=#-]))"
+_LINK = r"(?:\s*+(?:is|was|hai|tha|he|h|ka|ki|aya|aaya|number|no|code|ہے|تھا|نمبر|کا|کی|[:=#-]))"
 _MONEY = r"\s*(?:rs\b|rupees?|rupay|rupaye|pkr|hazar|thousand|lakh|روپے|روپیہ|ہزار|لاکھ)"
 # The code itself: 4 to 8 digits, maybe in two groups ("482-913", "482 913"), maybe after a
 # service's letter ("G-482913").
@@ -35,11 +37,12 @@ _CODE_WORD = (r"(?:otp|o\.t\.p|pin|code|passcode|verification|confirmation|secur
               r"|کوڈ|پن|او ٹی پی|تصدیقی|تصدیق)")
 OTP = re.compile(
     # "OTP 482913", "Your WhatsApp code: 482-913", "aap ka code 4829 hai", "کوڈ 482913"
-    rf"{_CODE_WORD}{_LINK}{{0,3}}\s*{_CODE}(?!{_MONEY})"
+    rf"{_CODE_WORD}{_LINK}{{0,3}}\s*+{_CODE}(?!{_MONEY})"
     # "482913 is your Facebook confirmation code", "4829 aap ka tasdeeqi code hai", "482913 آپ کا کوڈ ہے"
-    rf"|{_CODE}\s*(?:is|hai|ہے)?\s*(?:your|you|aap\s+ka|ap\s+ka|apka|aapka|آپ\s+کا)\s+(?:\S+\s+){{0,3}}?{_CODE_WORD}"
+    rf"|{_CODE}\s*+(?:(?:is|hai|ہے)\s*+)?(?:your|you|aap\s+ka|ap\s+ka|apka|aapka|آپ\s+کا)\s++"
+    rf"(?:\S++\s++){{0,3}}?{_CODE_WORD}"
     # "Use 482913 to verify", "482913 use karein"
-    rf"|\b(?:use|enter|dial)\s+{_CODE}\s+(?:to|as|for)\s+(?:verify|log\s?in|sign\s?in|confirm|reset)",
+    rf"|\b(?:use|enter|dial)\s++{_CODE}\s++(?:to|as|for)\s++(?:verify|log\s?in|sign\s?in|confirm|reset)",
     re.IGNORECASE,
 )
 
@@ -96,22 +99,99 @@ def valid_unicode(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-# An email spelled out to dodge filters: "sara dot ahmed at gmail dot com". Found from each
-# "at" outwards, over at most LOOK characters each way, so that the time stays linear.
-_DOT = r"(?:\s*\(dot\)\s*|\s*\[dot\]\s*|\s+dot\s+|\.)"
-_AT = re.compile(r"\s*\(at\)\s*|\s*\[at\]\s*|\s+at\s+", re.IGNORECASE)
-_LOCAL = re.compile(rf"(?:[\w+-]+{_DOT}){{0,4}}[\w+-]+$", re.IGNORECASE)
-_DOMAIN = re.compile(rf"[\w-]+(?:{_DOT}[\w-]+){{1,4}}", re.IGNORECASE)
-LOOK = 80
+# An email spelled out to dodge filters or as people say it: "sara dot ahmed at gmail dot com",
+# "x at the rate gmail dot com", "x @ gmail . com", "ali(at)yahoo(dot)com". The text is cut into
+# tokens by one pattern with no nested repetition, and each "at" looks at most MAX_PARTS words
+# either way: linear time whatever the text (a regex spanning the spaces around "at" was tried
+# from every space of a long run of spaces, and took quadratic time).
+_EMAIL_TOKEN = re.compile(r"[(\[{]\s{0,2}(?:at|dot)\s{0,2}[)\]}]|[\w+-]+|\S", re.IGNORECASE)
+_AT_WORDS = {"at", "ایٹ", "at-the-rate", "attherate", "at-the-rate-of", "atherate", "@the"}
+_DOT_WORDS = {"dot", "ڈاٹ", "d0t"}
+_RATE = (("the", "rate", "of"), ("the", "rate"), ("d", "rate"), ("da", "rate"), ("rate",))
+_PROVIDERS = {"gmail", "yahoo", "hotmail", "outlook", "live", "icloud", "ymail", "proton", "protonmail"}
+MAX_PARTS = 5  # words of a local part or a domain
+
+
+def _email_tokens(text: str) -> list[tuple[str, str, int, int, bool]]:
+    """(kind, lowered, start, end, spaced): kind 'at' (symbolic: "@", "(at)", "at the rate"),
+    'at_word' (a bare "at"), 'dot' (spelled or bracketed), 'period', 'word' or 'other';
+    `spaced`: whitespace before the token."""
+    tokens, last = [], 0
+    for match in _EMAIL_TOKEN.finditer(text):
+        value, start = match.group().lower(), match.start()
+        if value == "@" or value in _AT_WORDS - {"at", "ایٹ"}:
+            kind = "at"
+        elif value[0] in "([{":
+            kind = "at" if "at" in value else "dot"
+        elif value in ("at", "ایٹ"):
+            kind = "at_word"
+        elif value in _DOT_WORDS:
+            kind = "dot"
+        elif value == ".":
+            kind = "period"
+        else:
+            kind = "word" if (value[0].isalnum() or value[0] in "_+-") else "other"
+        tokens.append((kind, value, start, match.end(), start > last))
+        last = match.end()
+    return tokens
+
+
+def _is_dot(tokens: list, i: int, symbolic: bool) -> bool:
+    """A dot between two parts: spelled or bracketed always; a full stop after a symbolic
+    "at", or written tight ("gmail.com") after a bare one ("at home. Then" is no email)."""
+    kind = tokens[i][0]
+    if kind == "dot":
+        return True
+    if kind != "period":
+        return False
+    tight = not tokens[i][4] and i + 1 < len(tokens) and not tokens[i + 1][4]
+    return symbolic or tight
+
+
+def _after_at(tokens: list, i: int) -> tuple[int, bool] | None:
+    """The index of the last token of the "at" that starts at `i`, and whether it is symbolic."""
+    kind = tokens[i][0]
+    if kind == "at":
+        return i, True
+    if kind != "at_word":
+        return None
+    for words in _RATE:  # "at the rate (of)": Pakistani and Indian English for "@"
+        following = [t[1] for t in tokens[i + 1:i + 1 + len(words)]]
+        if tuple(following) == words:
+            return i + len(words), True
+    return i, False
+
+
+_AT_HINT = re.compile(r"@|\bat\b|ایٹ|\bat-?the-?rate|\batherate", re.IGNORECASE)
 
 
 def _mask_spelled_emails(text: str) -> str:
-    spans = []
-    for at in _AT.finditer(text):
-        domain = _DOMAIN.match(text, at.end(), at.end() + LOOK)
-        local = _LOCAL.search(text, max(0, at.start() - LOOK), at.start())
-        if domain and local and re.search(r"(?i)dot|\.", domain.group()):
-            spans.append((local.start(), domain.end()))
+    if not _AT_HINT.search(text):  # most texts: no token list built
+        return text
+    tokens = _email_tokens(text)
+    spans: list[tuple[int, int]] = []
+    for i, token in enumerate(tokens):
+        if token[0] not in ("at", "at_word") or (spans and token[2] < spans[-1][1]):
+            continue
+        found = _after_at(tokens, i)
+        if found is None:
+            continue
+        last, symbolic = found
+        end, dots = last + 1, 0  # the domain: word (dot word){1,}
+        if end >= len(tokens) or tokens[end][0] != "word":
+            continue
+        while (dots < MAX_PARTS and end + 2 < len(tokens) and _is_dot(tokens, end + 1, symbolic)
+               and tokens[end + 2][0] == "word"):
+            end, dots = end + 2, dots + 1
+        if not dots and not (symbolic and tokens[end][1] in _PROVIDERS):
+            continue
+        begin, parts = i - 1, 0  # the local part: (word dot){0,} word
+        if begin < 0 or tokens[begin][0] != "word":
+            continue
+        while (parts < MAX_PARTS and begin - 2 >= 0 and _is_dot(tokens, begin - 1, symbolic)
+               and tokens[begin - 2][0] == "word"):
+            begin, parts = begin - 2, parts + 1
+        spans.append((tokens[begin][2], tokens[end][3]))
     for begin, end in reversed(spans):
         text = f"{text[:begin]}<email>{text[end:]}"
     return text
@@ -128,7 +208,7 @@ NAME = re.compile(
 # An address: a house, street, sector... with its number ("house 12", "gali no. 5", "G-9/2").
 ADDRESS = re.compile(
     r"(?i:\b(?:house|home|flat|plot|apartment|apt|street|st|gali|mohalla|sector|block|road|lane|phase"
-    r"|makan|ghar)\b\.?|(?:مکان|گلی|محلہ|سیکٹر|بلاک|فیز|گھر))\s*(?i:no\.?|number|#|نمبر)?\s*"
+    r"|makan|ghar)\b\.?|(?:مکان|گلی|محلہ|سیکٹر|بلاک|فیز|گھر))\s*+(?:(?i:no\.?|number|#|نمبر)\s*+)?"
     r"[A-Za-z]?-?\d+(?:[/-]\d+)*[A-Za-z]?"
     r"|\b[A-Z]-\d{1,2}(?:/\d)?\b")
 
