@@ -860,6 +860,8 @@ def adversarial_texts(size: int = SIZE) -> dict[str, str]:
             texts[f"{trigger!r} then {filler!r}*"] = (trigger + filler * size)[:size]
             if trigger:
                 texts[f"({trigger!r} {filler!r})*"] = (f"{trigger} {filler}" * size)[:size]
+    for filler in (*FILLERS, "!", "،", "؟ "):  # a run that a pattern anchored at both ends must give back
+        texts[f"{filler!r}* then a word"] = (filler * size)[:size - 2] + " x"
     return texts
 
 
