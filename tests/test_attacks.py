@@ -444,8 +444,6 @@ def test_no_pattern_over_user_text_is_slow_on_adversarial_4kb_texts():
     bot.testing.hostile's adversarial set (the misses masker's "at" before a run of spaces
     took 400 times as long)."""
     formatter = JsonFormatter()
-    # the scam check's telling of a pasted message from the person's words (its patterns are data)
-    own_words = scam_text.own_words(hostile.content().intents["scam_check"].extra["own_words"])
     functions = {
         "redact": redact, "find_sensitive": find_sensitive, "normalise": hostile.normaliser().normalise,
         "detect_language": hostile.normaliser().detect_language, "ocr.clean": ocr.clean,
