@@ -17,11 +17,11 @@ def _module_name(path: Path) -> str:
 
 
 def _module_level_imports(path: Path, modules: set[str]) -> set[str]:
-    """The bot modules a module imports when it is loaded (not inside functions, nor under
-    `if TYPE_CHECKING:`)."""
+    """The bot modules a module imports at its top level, those under `if TYPE_CHECKING:`
+    included: a circle drawn only by type hints is still a circle (not those inside functions)."""
     found: set[str] = set()
     for node in ast.parse(path.read_text()).body:
-        for sub in ([node] if not isinstance(node, ast.If) else []):
+        for sub in (node.body if isinstance(node, ast.If) else [node]):
             if isinstance(sub, ast.Import):
                 found |= {a.name for a in sub.names}
             elif isinstance(sub, ast.ImportFrom) and sub.module and sub.level == 0:

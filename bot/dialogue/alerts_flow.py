@@ -17,7 +17,7 @@ from bot.dialogue.messages import Option, Reply
 from bot.dialogue.registry import CHOICES, CONTACT_PENDING, ON_DELETE, PENDING, action, has_any, is_one_of
 
 if TYPE_CHECKING:
-    from bot.dialogue.core import Turn
+    from bot.dialogue.turn import Turn
 
 INTENT = "breach_alerts"
 # Channels that can deliver an alert later, with the name the confirmation uses.

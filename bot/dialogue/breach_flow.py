@@ -24,7 +24,7 @@ from bot.understanding.normalise import EMAIL, URL
 from bot.understanding.redact import PHONE
 
 if TYPE_CHECKING:
-    from bot.dialogue.core import Turn
+    from bot.dialogue.turn import Turn
 
 INTENT = "check_breach"
 PENDING_KEY = "breach_target"

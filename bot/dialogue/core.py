@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
@@ -22,6 +22,7 @@ from bot.dialogue import registry as actions
 from bot.dialogue.desk import Desk, StaffPost
 from bot.dialogue.kept import figures
 from bot.dialogue.messages import Incoming, Option, Reply, replies_from_json, replies_to_json
+from bot.dialogue.turn import Turn
 from bot.state.sqlite_store import Retention, Store, UserState
 from bot.understanding.matcher import Match, Matcher
 from bot.understanding.normalise import DIGITS
@@ -68,27 +69,6 @@ class Outcome:
     delivery: str | None = None
     later: Callable[[], list[Reply]] | None = None
     staff: tuple[StaffPost, ...] = ()
-
-
-@dataclass
-class Turn:
-    """One message being handled: what came in and the person's state, changed in place."""
-
-    bot: Bot
-    msg: Incoming
-    key: str
-    state: UserState
-    lang: str
-    text: str
-    normalised: str  # the text as the normaliser folds it, made once per message
-    forget: bool = False  # the person asked to be deleted: do not save state
-    intent: str | None = None  # what the message was taken for, for counts and logs
-    extra: dict[str, str] = field(default_factory=dict)
-    staff: list[StaffPost] = field(default_factory=list)  # for the desk's staff group, after the transaction
-    limit_key: str = ""  # where the rate limit and lookup allowance are counted (see Bot.limit_key)
-    tag: str = ""  # marks the person's misses and scam checks, so that deletion finds them
-    later: Callable[[], list[Reply]] | None = None  # slow work for after the transaction
-    whole: str | None = None  # the message uncut when `text` was cut: the scam check reads it all
 
 
 @dataclass(frozen=True)

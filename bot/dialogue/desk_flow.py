@@ -33,7 +33,8 @@ from bot.understanding.normalise import DIGITS
 from bot.understanding.redact import PASSWORD, find_sensitive, redact
 
 if TYPE_CHECKING:
-    from bot.dialogue.core import Bot, Turn
+    from bot.dialogue.turn import BotApi as Bot
+    from bot.dialogue.turn import Turn
 
 CONFIRM = "desk_confirm"  # the pending question: "desk_confirm:<intent>|<question, masked>"
 PRIVACY = "bot_privacy"  # the intent whose delete words end a case too (after the usual "sure?")

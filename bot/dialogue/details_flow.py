@@ -13,7 +13,7 @@ from bot.dialogue.messages import Option, Reply
 from bot.dialogue.registry import CHOICES
 
 if TYPE_CHECKING:
-    from bot.dialogue.core import Turn
+    from bot.dialogue.turn import Turn
 
 PREFIX = "more"
 WORDS = "more_words"  # system.yaml: what a person types to ask for the rest

@@ -14,7 +14,7 @@ from bot.dialogue.messages import Reply
 from bot.dialogue.registry import CHOICES, INTERCEPTORS, PENDING, is_one_of
 
 if TYPE_CHECKING:
-    from bot.dialogue.core import Turn
+    from bot.dialogue.turn import Turn
     from bot.understanding.matcher import Match
 
 PENDING_PREFIX = "feedback"

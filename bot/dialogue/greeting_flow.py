@@ -10,7 +10,7 @@ from bot.dialogue.messages import Reply
 from bot.dialogue.registry import action, has_any
 
 if TYPE_CHECKING:
-    from bot.dialogue.core import Turn
+    from bot.dialogue.turn import Turn
 
 
 @action("greet")

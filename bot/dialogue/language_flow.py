@@ -10,7 +10,7 @@ from bot.dialogue.registry import CHOICES, action
 from bot.understanding.normalise import LANGS
 
 if TYPE_CHECKING:
-    from bot.dialogue.core import Turn
+    from bot.dialogue.turn import Turn
 
 
 @action("set_language")

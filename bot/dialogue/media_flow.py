@@ -18,7 +18,7 @@ from bot.dialogue.registry import PENDING
 from bot.understanding.redact import PASSWORD, find_sensitive, redact
 
 if TYPE_CHECKING:
-    from bot.dialogue.core import Turn
+    from bot.dialogue.turn import Turn
 
 MAX_READ = 4096  # what was read is cut like a typed message
 MAX_SHOWN = 160  # characters of what was read shown back

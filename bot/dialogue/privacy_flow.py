@@ -10,7 +10,7 @@ from bot.dialogue.messages import Option, Reply
 from bot.dialogue.registry import CHOICES, ON_DELETE, PENDING, action, has_any, is_one_of
 
 if TYPE_CHECKING:
-    from bot.dialogue.core import Turn
+    from bot.dialogue.turn import Turn
 
 
 @action("privacy")

@@ -14,7 +14,7 @@ from bot.content.load import Intent
 from bot.dialogue.messages import Reply
 
 if TYPE_CHECKING:
-    from bot.dialogue.core import Turn
+    from bot.dialogue.turn import Turn
     from bot.understanding.matcher import Match
 
 Action = Callable[["Turn", Intent], list[Reply]]

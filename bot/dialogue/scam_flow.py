@@ -29,7 +29,7 @@ from bot.understanding.redact import find_sensitive, redact
 from bot.understanding.scam import ScamVerdict
 
 if TYPE_CHECKING:
-    from bot.dialogue.core import Turn
+    from bot.dialogue.turn import Turn
     from bot.understanding.matcher import Match
 
 INTENT = "scam_check"
