@@ -219,7 +219,7 @@ def test_common_codes_and_ids_are_caught_and_the_message_deleted(rig: Rig, text:
     assert response.status_code == 200
     assert len(rig.telegram.calls("deleteMessage")) == before + 1
     sent = [c for c in rig.telegram.calls("sendMessage") if int(c["chat_id"]) == user]
-    assert sent and any(w in sent[-1]["text"].lower() for w in ("do not send", "na bhejein", "نہ بھیجیں"))
+    assert sent and any(w in sent[-1]["text"].lower() for w in ("never send", "do not send", "na bhejein", "نہ بھیجیں"))
 
 
 # --- 5. nothing of a deleted person survives, even past a reader --------------------------

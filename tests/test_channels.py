@@ -74,7 +74,8 @@ def test_telegram_text_gets_the_answer_with_a_keyboard(service, telegram_api):
     (sent,) = telegram_api.calls("sendMessage")
     assert int(sent["chat_id"]) == 77 and "3627" in sent["text"]
     buttons = [row[0] for row in sent["reply_markup"]["inline_keyboard"]]
-    assert buttons[0]["callback_data"] == "complain_pta" and buttons[0]["text"]
+    assert buttons[0]["callback_data"] == "more:stop_marketing_calls" and buttons[0]["text"] == "More"
+    assert buttons[1]["callback_data"] == "complain_pta" and buttons[1]["text"]
 
 
 def test_telegram_keeps_no_chat_or_user_ids_in_memory(tmp_path, telegram_api):
@@ -142,7 +143,7 @@ def test_telegram_urdu_round_trip(service, telegram_api):
 def test_telegram_sensitive_message_is_deleted(service, telegram_api):
     post_update(service, text_update(7, 77, "my otp is 482913"))
     assert telegram_api.calls("deleteMessage")[0]["message_id"] in (7, "7")
-    assert "do not send" in telegram_api.calls("sendMessage")[0]["text"].lower()
+    assert "never send" in telegram_api.calls("sendMessage")[0]["text"].lower()
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"no_update_id": 1}', b'{"update_id": "x"}',
@@ -202,9 +203,9 @@ def test_whatsapp_answer_with_numbered_options_and_pick_by_number(service):
     reply = whatsapp(service, "how do i stop marketing calls", sid="SMa")
     assert reply.status_code == 200 and reply.headers["content-type"].startswith("application/xml")
     (text,) = messages(reply.text)
-    assert "3627" in text and "\n1. " in text and "Reply with a number: 1, 2 or 3" in text
-    (picked,) = messages(whatsapp(service, "1", sid="SMb").text)
-    assert "0800-55055" in picked  # option 1 was complaining to PTA
+    assert "3627" in text and "\n1. More" in text and "Reply with a number: 1, 2, 3 or 4" in text
+    (picked,) = messages(whatsapp(service, "2", sid="SMb").text)
+    assert "0800-55055" in picked  # option 2 was complaining to PTA (1 is the rest of the answer)
 
 
 @pytest.mark.parametrize("signature", [None, "", "bad"])

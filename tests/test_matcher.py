@@ -32,6 +32,10 @@ MESSAGES = {
     "thanks": ["thanks a lot", "bohat shukriya", "بہت شکریہ آپ کا"],
     "goodbye": ["bye", "allah hafiz", "اللہ حافظ"],
     "language": ["reply in english", "urdu mein jawab do", "انگریزی میں جواب دیں"],
+    "shared_code": ["i told the caller my otp by mistake", "maine usko pin bata diya ab kya karun",
+                    "میں نے فون پر کوڈ بتا دیا"],
+    "harm_request": ["how can i read my girlfriend's whatsapp chats", "apni biwi ki location kaise track karun",
+                     "کسی کا فیس بک پاس ورڈ کیسے پتا کریں"],
 }
 OUT_OF_SCOPE = ["who won the cricket match", "mera balance kitna hai", "آج موسم کیسا ہے"]
 

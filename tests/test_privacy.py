@@ -362,7 +362,7 @@ def test_the_session_went_through_every_path(session):
     deleted = {int(call["message_id"]) for call in session.tg_calls["deleteMessage"]}
     assert deleted == sensitive  # each message with a secret was deleted from the Telegram chat
     assert all(luhn_valid(digits(card)) for card in CARDS)
-    warnings = [r for r in session.replies if "do not send" in r.lower() or "کسی کو نہ بھیجیں" in r
+    warnings = [r for r in session.replies if "do not send" in r.lower() or "never send" in r.lower() or "کسی کو نہ بھیجیں" in r
                 or "kisi ko na bhejein" in r.lower()]
     assert len(warnings) >= 10
     assert {f"/breachedaccount/{quote(e.lower(), safe='')}" for e in EMAILS} <= set(session.hibp_paths)
@@ -425,21 +425,21 @@ DAYS = {"state": RETENTION.state // DAY, "seen": RETENTION.seen // DAY, "misses"
 KEPT = {
     "en": {
         "state": ["coded key", "your language", "options", "question", "{state} days"],
-        "rate counter": ["messages this minute", "for an hour"],
-        "lookup counts": ["checked for leaks today", "until the next day ends"],
+        "rate counter": ["this minute's messages", "(an hour)"],
+        "lookup counts": ["today's leak checks", "until the next day ends"],
         "seen ids": ["ids of messages i answered", "{seen} days"],
         "outbox": ["my replies", "an hour at most"],
         "counts": ["counts only", "no time limit"],
         "misses": ["could not understand", "masked", "{misses} days"],
-        "scam fingerprints": ["scams", "coded mark", "{scam} days"],
-        "alerts": ["breach alerts", "encrypted", "for a year"],
+        "scam fingerprints": ["scam checks", "coded mark", "{scam} days"],
+        "alerts": ["breach alerts", "encrypted", "a year"],
         "desk": ["staff", "masked", "telegram group", "encrypted while open", "{cases} days after it ends"],
         "lookups sent out": ["leak lists kept here", "your own phone number", "never sent out"],
         "deletion": ["delete my data"],
     },
     "roman_ur": {
         "state": ["coded key", "zaban", "options", "sawal", "{state} din"],
-        "rate counter": ["is minute", "ek ghante"],
+        "rate counter": ["is minute", "(ek ghanta)"],
         "lookup counts": ["leak check", "agle din ke khatam hone tak"],
         "seen ids": ["coded ids", "{seen} din"],
         "outbox": ["mere jawab", "zyada se zyada ek ghanta"],

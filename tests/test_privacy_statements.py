@@ -209,13 +209,13 @@ def test_message_ids_replies_and_counts_are_not_linked_to_the_person(person):
 # the staff group, a case under a coded key, the address encrypted while open; {case_days} days
 # after it ends the messages (its topic) go, times and counts stay; "delete my data" erases it ---
 STAFF_SAID = {
-    "en": ["your question, masked, until your next message", "after a yes, your messages, masked, in the staff's "
+    "en": ["your question, masked, until you answer", "after a yes, your messages, masked, in the staff's "
            "telegram group", "a case under a coded key", "encrypted while open",
-           "{case_days} days after it ends, the messages go; times and counts stay",
+           "{case_days} days after it ends the messages go, times and counts stay",
            "erases the first and fifth to eighth points at once"],
-    "roman_ur": ["ap ka sawal, chhupa kr, agle message tak", "haan ke baad ap ke messages, chhupa kr, staff ke "
+    "roman_ur": ["ap ka sawal, chhupa kr, jawab tak", "haan ke baad messages, chhupa kr, staff ke "
                  "telegram group mein", "coded key ke neeche ek case", "encrypted jab tak khula hai",
-                 "band hone ke {case_days} din baad messages mit jate hain; waqt aur ginti rehti hai",
+                 "band hone ke {case_days} din baad messages mit jate hain, waqt aur ginti rehti hai",
                  "pehla aur panchwan se aathwan point foran mita deta hai"],
     "ur": ["آپ کا سوال، چھپا کر، اگلے پیغام تک", "ہاں کے بعد آپ کے پیغامات، چھپا کر، عملے کے ٹیلی گرام گروپ میں",
            "کوڈ شدہ کلید کے تحت ایک کیس", "چیٹ کا پتہ خفیہ جب تک کھلا ہے",

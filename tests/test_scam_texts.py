@@ -33,7 +33,8 @@ def edit(path: Path, old: str, new: str) -> None:
 def test_intents_check_reads_every_scam_explanation_and_verdict(content):
     rules = ScamRules.load(INTENTS)
     where = {w for w, _, _ in _all_texts(content, INTENTS) if w.startswith("scam_rules.yaml")}
-    assert where == {f"scam_rules.yaml: {f.id}: explain" for f in rules.flags} | {
+    flags = [*rules.flags, *([rules.model_flag] if rules.model_flag else [])]
+    assert where == {f"scam_rules.yaml: {f.id}: explain" for f in flags} | {
         f"scam_rules.yaml: verdict {v}" for v in rules.verdict_texts}
 
 

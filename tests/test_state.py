@@ -298,7 +298,7 @@ def test_core_dialogue_duplicates_and_rate_limit_on_both_backends(core: Bot):
     assert first.status == "answered" and "3627" in first.replies[0].text
     core.delivered(first)  # as the channel does once the reply went out
     assert core.handle(Incoming("whatsapp", "+923001234567", "anything", message_id="SM1")).status == "duplicate"
-    picked = core.handle(Incoming("whatsapp", "+923001234567", "1", message_id="SM2"))
+    picked = core.handle(Incoming("whatsapp", "+923001234567", "2", message_id="SM2"))  # 1 is "more"
     assert "0800-55055" in picked.replies[0].text  # the options offered last were kept
     core.delivered(picked)
     statuses = [core.handle(Incoming("whatsapp", "+923330000000", "hi", message_id=f"R{n}")).status

@@ -284,7 +284,9 @@ def test_privacy_says_where_an_email_goes_and_nowhere_else(tmp_path, content, la
     bot = build_bot(settings(tmp_path, xon_api_url=CLOSED_PORT, **changes))
     question = {"en": "what do you store about me", "ur": "آپ میرے بارے میں کیا محفوظ کرتے ہیں",
                 "roman_ur": "ap mere bare mein kya save krte ho"}[lang]
-    (reply,) = bot.respond(Incoming("test", "u1", question))
+    (summary,) = bot.respond(Incoming("test", "u1", question))
+    assert summary.intent == "bot_privacy" and summary.lang == lang
+    (reply,) = bot.respond(Incoming("test", "u1", "", choice="more:bot_privacy"))  # the full statement
     assert reply.intent == "bot_privacy" and reply.lang == lang
     assert content.text(f"privacy_email_{service}", lang) in reply.text and "{email_service}" not in reply.text
     named = {"xon": "XposedOrNot", "hibp": "Have I Been Pwned"}
