@@ -28,10 +28,11 @@ from bot.channels.alert_sender import content_sids, sending_every
 from bot.channels.desk import TelegramDesk, staff_chat_of, tick_every
 from bot.channels.media import MediaReader
 from bot.channels.telegram import TelegramChannel
+from bot.channels.tipline_queue import TiplineFollowups
 from bot.channels.twilio_api import TwilioApi
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
-from bot.dialogue.core import Outcome
+from bot.dialogue.core import Bot, Outcome
 from bot.ops import logs
 from bot.ops.admin import admin_routes
 from bot.ops.bodies import BodyReader, ClientGone, Refused
@@ -196,7 +197,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ticking = asyncio.create_task(desk.run_every(every)) if desk else None
         try:
             async with sending_every(ALERTS_EVERY, settings, core.alerts, lambda: core.content,
-                                     telegram.app.bot if telegram else None):
+                                     telegram.app.bot if telegram else None, followups(settings, core)):
                 yield
         finally:
             purging.cancel()
@@ -228,6 +229,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.telegram = telegram  # None when the channel is off
     app.state.desk = desk  # the desk's staff side; None when there is no desk
     return app
+
+
+def followups(settings: Settings, core: Bot) -> tuple[TiplineFollowups, ...]:
+    """The tipline's follow-ups, when people can ask for them (BOT_ALERTS_KEY)."""
+    if core.tipline is None or not core.tipline.can_tell:
+        return ()
+    return (TiplineFollowups(core.tipline, content_sids(settings.twilio_tipline_content_sid)),)
 
 
 def _reload_on_sighup(reloader: ContentReloader) -> None:
