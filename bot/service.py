@@ -43,6 +43,7 @@ from bot.ops.reload import ContentReloader
 from bot.ops.work_queue import WorkQueue
 from bot.runtime import build_bot
 from bot.state.sqlite_store import Retention, Store, StoreBusy
+from bot.state.tipline import tipline_store
 
 PURGE_EVERY = 3600.0  # seconds between two deletions of expired rows
 HEALTH_WAIT = 1.0  # seconds /healthz waits for the database before answering 503
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     core = build_bot(settings)
     metrics = Metrics()
+    if core.tipline is not None:
+        metrics.watch_tipline(core.tipline.store.counts)
     reloader = ContentReloader(core, settings.content_dir)
     media = MediaReader.from_settings(settings)  # one OCR pool for both channels
     work = WorkQueue(core.store)  # the core off the loop when it would wait, one person at a time
@@ -249,9 +252,10 @@ def _reload_on_sighup(reloader: ContentReloader) -> None:
 
 async def purge_every(store: Store, retention: Retention, seconds: float) -> None:
     """Delete expired rows now and then every `seconds`, for as long as the service runs."""
+    tipline = tipline_store(store)
     while True:
         try:
-            removed = await asyncio.to_thread(store.purge, retention)
+            removed = await asyncio.to_thread(lambda: {**store.purge(retention), **tipline.purge(retention)})
             log.info("purged expired rows: %s", removed)
         except Exception:  # a locked or failing database must not stop the service
             log.exception("purge failed; will try again")

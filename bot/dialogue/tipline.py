@@ -73,7 +73,8 @@ class Tipline:
                     group.id, contacts, group.decided or 0))
                 return Filed(replace(group, people=group.people + (0 if before else 1)), covered,
                              self.store.asked(group.id, tag))
-            self.index.drop(group.id)
+        if found:  # gone (purged, or its only forwarder deleted their data)
+            self.index.drop(found)
         if not flagged:
             return None
         made = self.store.create(fingerprint, shown, key, verdict, tag, contacts, now)

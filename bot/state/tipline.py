@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Protocol
 from bot.state.sqlite_store import Retention, Store
 
 if TYPE_CHECKING:
+    import redis
+
     from bot.state.redis_store import RedisStore
 
 VERDICTS = ("scam", "not_scam")  # what staff may decide
@@ -278,8 +280,16 @@ class SqliteTipline:
 
     def forget(self, tag: str) -> None:
         with self.store.transaction():
+            groups = [r[0] for r in self.db.execute("SELECT grp FROM scam_reports WHERE who = ?", [tag])]
             self.db.execute("DELETE FROM scam_reports WHERE who = ?", [tag])
             self.db.execute("DELETE FROM scam_followups WHERE who = ?", [tag])
+            alone = [g for g in groups if not self._one("SELECT 1 FROM scam_reports WHERE grp = ?", [g])]
+            self._delete(alone)  # a message only this person forwarded goes with them
+
+    def _delete(self, groups: list[int]) -> None:
+        for table, column in (("scam_prints", "grp"), ("scam_contacts", "grp"), ("scam_followups", "grp"),
+                              ("scam_reports", "grp"), ("scam_groups", "id")):
+            self.db.conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(g,) for g in groups])  # noqa: S608
 
     def claim(self, limit: int, now: float, lease: float = LEASE) -> list[Followup]:
         with self.store.transaction():
@@ -341,9 +351,7 @@ class SqliteTipline:
         cutoff = now - retention.tipline
         with self.store.transaction():
             gone = [r[0] for r in self.db.execute("SELECT id FROM scam_groups WHERE last < ?", [cutoff])]
-            for table, column in (("scam_prints", "grp"), ("scam_contacts", "grp"), ("scam_followups", "grp"),
-                                  ("scam_reports", "grp"), ("scam_groups", "id")):
-                self.db.conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(g,) for g in gone])  # noqa: S608
+            self._delete(gone)
             reports = self.db.execute("DELETE FROM scam_reports WHERE at < ?", [cutoff]).rowcount
             followups = self.db.execute("DELETE FROM scam_followups WHERE expires <= ?", [now]).rowcount
         return {"scam_groups": len(gone), "scam_reports": reports, "scam_followups": followups}
@@ -383,17 +391,17 @@ return 1
 """
 
 # KEYS: the fingerprint, the new group, the groups by last forward, the groups by id; ARGV: id,
-# text, key, now, verdict, seconds to keep the fingerprint. The group of the fingerprint: a new
-# one, or the one another worker made first.
+# text, key, now, verdict, seconds to keep the fingerprint, the groups' key prefix. The group of
+# the fingerprint: the one another worker made first, if it is still there, or a new one.
 _CREATE = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[6]) then
-  redis.call('HSET', KEYS[2], 'text', ARGV[2], 'key', ARGV[3], 'first', ARGV[4], 'last', ARGV[4],
-             'bot', ARGV[5])
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-  redis.call('ZADD', KEYS[4], ARGV[1], ARGV[1])
-  return ARGV[1]
-end
-return redis.call('GET', KEYS[1])
+local old = redis.call('GET', KEYS[1])
+if old and redis.call('EXISTS', ARGV[7] .. old) == 1 then return old end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[6])
+redis.call('HSET', KEYS[2], 'text', ARGV[2], 'key', ARGV[3], 'first', ARGV[4], 'last', ARGV[4],
+           'bot', ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[1], ARGV[1])
+return ARGV[1]
 """
 
 
@@ -427,7 +435,8 @@ class RedisTipline:
         made = int(self.r.incr(self._k("n")))
         group = int(self._create(keys=[self._k("p", fingerprint), self._k("g", made), self._k("ids"),
                                        self._k("made")],
-                                 args=[made, text, key, repr(now), verdict, self.store.retention.tipline]))
+                                 args=[made, text, key, repr(now), verdict, self.store.retention.tipline,
+                                       self._k("g", "")]))
         self.join(group, tag, fingerprint, verdict, contacts, now)
         return group
 
@@ -527,6 +536,8 @@ class RedisTipline:
 
     def forget(self, tag: str) -> None:
         groups = list(self.r.smembers(self._k("w", tag)))
+        # a message only this person forwarded goes with them
+        alone = [g for g in groups if self.r.zcard(self._k("r", g)) == 1 and self.reported(int(g), tag)]
         with self.store._writes() as pipe:
             for group in groups:
                 pipe.zrem(self._k("r", group), tag)
@@ -534,6 +545,16 @@ class RedisTipline:
                 pipe.srem(self._k("fw", group), tag)
                 pipe.zrem(self._k("q"), f"{group}:{tag}")
             pipe.delete(self._k("w", tag))
+            self._delete(pipe, alone)
+
+    def _delete(self, pipe: redis.client.Pipeline, groups: list[int | str]) -> None:
+        for group in groups:
+            tags = self.r.smembers(self._k("fw", group))
+            pipe.delete(self._k("g", group), self._k("r", group), self._k("c", group), self._k("fw", group),
+                        *(self._k("f", group, tag) for tag in tags))
+            pipe.zrem(self._k("ids"), group)
+            pipe.zrem(self._k("made"), group)
+            pipe.srem(self._k("decided"), group)
 
     def claim(self, limit: int, now: float, lease: float = LEASE) -> list[Followup]:
         members = self._claim(keys=[self._k("q")], args=[repr(now), lease, limit, self._k("f", ""),
@@ -598,12 +619,6 @@ class RedisTipline:
             if group not in gone:
                 reports += int(self.r.zremrangebyscore(self._k("r", group), "-inf", f"({cutoff}"))
         pipe = self.r.pipeline(transaction=True)
-        for group in gone:
-            tags = self.r.smembers(self._k("fw", group))
-            pipe.delete(self._k("g", group), self._k("r", group), self._k("c", group), self._k("fw", group),
-                        *(self._k("f", group, tag) for tag in tags))
-            pipe.zrem(self._k("ids"), group)
-            pipe.zrem(self._k("made"), group)
-            pipe.srem(self._k("decided"), group)
+        self._delete(pipe, gone)
         pipe.execute()
         return {"scam_groups": len(gone), "scam_reports": reports, "scam_followups": 0}
