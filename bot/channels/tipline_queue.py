@@ -95,4 +95,4 @@ class TiplineFollowups:
 def excerpt(group: Group) -> str:
     """The start of the group's masked text, on one line, without quotes of its own."""
     text = " ".join(group.text.replace('"', "'").split())
-    return text if len(text) <= EXCERPT else text[:EXCERPT - 1].rstrip() + "…"
+    return text if len(text) <= EXCERPT else text[:EXCERPT].rsplit(" ", 1)[0].rstrip(",.;:") + "…"

@@ -443,14 +443,14 @@ class RedisTipline:
     def join(self, group: int, tag: str, fingerprint: str, verdict: str, contacts: list[str],
              now: float) -> bool:
         name = self._k("g", group)
-        bot = self.r.hget(name, "bot")
+        bot, last = self.r.hmget(name, ["bot", "last"])
         if bot is None:
             return False
         keep = self.store.retention.tipline
         room = max(0, MAX_CONTACTS - int(self.r.zcard(self._k("c", group))))
         with self.store._writes() as pipe:
-            pipe.hset(name, mapping={"last": now, "bot": worse(verdict, bot)})
-            pipe.zadd(self._k("ids"), {group: now})
+            pipe.hset(name, mapping={"last": max(now, float(last or 0)), "bot": worse(verdict, bot)})
+            pipe.zadd(self._k("ids"), {group: now}, gt=True)
             pipe.set(self._k("p", fingerprint), group, ex=keep)
             pipe.zadd(self._k("r", group), {tag: now})
             if contacts[:room]:
