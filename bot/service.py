@@ -222,10 +222,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/whatsapp", partial(guarded, "whatsapp", handler=whatsapp_message), methods=["POST"]),
         Route("/healthz", healthz),
         Route("/metrics", metrics_page),
-        # read-only; a function, so that the page follows a content reload
+        # a function for the content, so that the page follows a content reload
         *admin_routes(core.store, lambda: core.content, settings.admin_token, reloader.reload,
                       alerts=core.alerts.stats if core.alerts else None,
-                      desk=core.desk.overview if core.desk else None),
+                      desk=core.desk.overview if core.desk else None, tipline=core.tipline),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.core, app.state.metrics, app.state.reloader = core, metrics, reloader
