@@ -12,9 +12,9 @@ Pure functions and an in-memory index: nothing here stores anything."""
 
 from __future__ import annotations
 
-import bisect
 import re
 import threading
+from collections import Counter
 from urllib.parse import urlsplit
 
 from rapidfuzz import fuzz, process
@@ -31,6 +31,8 @@ SIMILAR = 88  # rapidfuzz ratio (0-100) from which two keys are one scam
 FUZZY_MIN = 40  # shorter keys group only when equal: "call me now" is not "call me later"
 MAX_CONTACTS = 10  # link hosts and numbers read from one message
 MAX_RECENT = 5000  # groups whose keys are compared (the newest); older ones group by fingerprint
+RARE = 8  # the key's rarest words (fewest groups have them) that pick the groups to compare
+CANDIDATES = 32  # groups compared with rapidfuzz at most, those sharing the most of those words
 # Indel ratio r needs |a - b| / (a + b) <= 1 - r: the lengths a key within SIMILAR can have.
 _SLACK = 1 - SIMILAR / 100
 LOW, HIGH = (1 - _SLACK) / (1 + _SLACK), (1 + _SLACK) / (1 - _SLACK)
@@ -68,13 +70,14 @@ def key_text(masked_text: str, spelling: Spelling) -> str:
 
 
 class NearDuplicates:
-    """The keys of recent groups (the newest MAX_RECENT), by length: `best` compares a key with
-    those whose length lets them reach SIMILAR, and no others. Thread-safe."""
+    """The keys of recent groups (the newest MAX_RECENT), for `best`: first a cheap prefilter
+    (the groups that share the most of the key's RARE rarest words, by an index of words, and
+    whose length lets them reach SIMILAR), then rapidfuzz on those few. Thread-safe."""
 
     def __init__(self, size: int = MAX_RECENT):
         self.size = size
         self.keys: dict[int, str] = {}  # group id -> key
-        self._by_length: list[tuple[int, int]] = []  # (length, group id), sorted
+        self.words: dict[str, set[int]] = {}  # word -> the groups whose key has it
         self.newest = 0  # the highest group id added: the store is asked for newer ones
         self.lock = threading.Lock()
 
@@ -84,7 +87,8 @@ class NearDuplicates:
             if group in self.keys or len(key) < FUZZY_MIN:
                 return
             self.keys[group] = key
-            bisect.insort(self._by_length, (len(key), group))
+            for word in set(key.split()):
+                self.words.setdefault(word, set()).add(group)
             while len(self.keys) > self.size:
                 self._drop(min(self.keys))
 
@@ -94,16 +98,28 @@ class NearDuplicates:
 
     def _drop(self, group: int) -> None:
         key = self.keys.pop(group, None)
-        if key is not None:
-            self._by_length.remove((len(key), group))
+        for word in set(key.split()) if key else ():
+            holders = self.words[word]
+            holders.discard(group)
+            if not holders:
+                del self.words[word]
 
     def best(self, key: str) -> int | None:
         """The group whose key is most like `key`, at SIMILAR or above; None when none is."""
         if len(key) < FUZZY_MIN:
             return None
         with self.lock:
-            start = bisect.bisect_left(self._by_length, (int(len(key) * LOW), 0))
-            end = bisect.bisect_right(self._by_length, (int(len(key) * HIGH) + 1, 0))
-            near = {group: self.keys[group] for _, group in self._by_length[start:end]}
+            near = {group: self.keys[group] for group in self._candidates(key)}
         found = process.extractOne(key, near, scorer=fuzz.ratio, score_cutoff=SIMILAR) if near else None
         return found[2] if found else None
+
+    def _candidates(self, key: str) -> list[int]:
+        """The groups sharing the most of the key's rarest known words (at least two of them,
+        or the one if the key has only one), of a length that could reach SIMILAR."""
+        known = sorted((w for w in set(key.split()) if w in self.words), key=lambda w: len(self.words[w]))
+        known = known[:RARE]
+        shared = Counter(group for word in known for group in self.words[word])
+        low, high = len(key) * LOW, len(key) * HIGH
+        enough = min(2, len(known))
+        return [group for group, count in shared.most_common(CANDIDATES)
+                if count >= enough and low <= len(self.keys[group]) <= high]
