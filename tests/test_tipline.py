@@ -350,6 +350,22 @@ def test_a_group_marked_not_a_scam_stops_the_scam_verdict(content, store):
     assert "clear signs of a scam" in verdict.text
 
 
+def test_a_confirmed_scam_the_rules_miss_is_still_told(content, store):
+    """A copy that the rules alone would leave to the matcher (no red flag) is told staff's verdict
+    when its group was confirmed."""
+    bot = teller(content, store)
+    quiet = ("Assalam o alaikum, aap ka parcel hamare warehouse mein ruka hua hai, delivery ke liye "
+             "apna pata aur naam dobara bhejein taake aaj hi bhej diya jaye")
+    key = key_text(masked(quiet), spelling())  # filed before, when its copy had a red flag
+    group = bot.tipline.store.create(keyed(SECRET, "tipline", key), masked(quiet), key, "suspicious", "t0", [],
+                                     time.time())
+    before = say(bot, 1, quiet)
+    bot.tipline.decide(group, "scam")
+    after = say(bot, 2, quiet)
+    assert not before[0].text.startswith("Hamare staff")  # not checked yet: the matcher's answer
+    assert after[0].text.startswith(content.text("tipline_confirmed_scam", "roman_ur", count="2"))
+
+
 def test_asking_after_staff_decided_tells_at_once(content, store):
     bot = teller(content, store)
     say(bot, 1, WAVE[0])

@@ -121,6 +121,8 @@ def forwarded(turn: Turn, match: Match) -> list[Reply] | None:
         return _report(turn, reading.message, verdict)
     if not verdict.flags and _real_code(turn, reading.message):
         return _report(turn, reading.message, verdict)
+    if tipline_flow.confirmed_scam(turn, reading.message):  # staff said so: told, whatever else it reads as
+        return _report(turn, reading.message, verdict)
     return None
 
 

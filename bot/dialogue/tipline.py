@@ -85,6 +85,14 @@ class Tipline:
         people = group.people + (0 if self.store.reported(made, tag) else 1)
         return Filed(replace(group, people=people), group.staff == "scam", self.store.asked(made, tag))
 
+    def lookup(self, message: str, spelling: Spelling) -> Group | None:
+        """The message's group, if it has one; nothing is written."""
+        key = key_text(masked(message), spelling)
+        if not key:
+            return None
+        found = self.store.find(keyed(self.secret, "tipline", key)) or self._near(key)
+        return self.store.get(found) if found else None
+
     def _near(self, key: str) -> int | None:
         """The recent group whose key is most like this one (the index first learns of the
         groups other workers made)."""

@@ -34,6 +34,13 @@ def file(turn: Turn, message: str, verdict: ScamVerdict) -> Filed | None:
     return tipline.file(message, verdict.verdict, turn.tag, turn.bot.scam_rules.spelling, bool(verdict.flags))
 
 
+def confirmed_scam(turn: Turn, message: str) -> bool:
+    """Staff confirmed the group of this message as a scam (read only: filing comes after)."""
+    tipline = turn.bot.tipline
+    group = tipline.lookup(message, turn.bot.scam_rules.spelling) if tipline else None
+    return bool(group and group.staff == "scam")
+
+
 def staff_said(turn: Turn, filed: Filed) -> str:
     """Staff's verdict on the group, with how many people reported it."""
     count = str(filed.group.people)

@@ -253,10 +253,11 @@ class SqliteTipline:
 
     def trending(self, since: float, limit: int = 0) -> list[Group]:
         rows = self.db.execute(
-            f"SELECT {_GROUP} FROM scam_groups WHERE last >= ? AND id IN"  # noqa: S608
-            " (SELECT grp FROM scam_reports WHERE at >= ?)", [since, since]).fetchall()
-        groups = sorted((self._group(r, since) for r in rows), key=lambda g: (-g.people, -g.last))
-        return groups[:limit] if limit else groups
+            "SELECT g.id, g.text, g.first, g.last, g.bot, g.staff, coalesce(g.note, ''), g.decided, count(*),"
+            " (SELECT count(*) FROM scam_followups f WHERE f.grp = g.id AND f.state = 'waiting')"
+            " FROM scam_groups g JOIN scam_reports r ON r.grp = g.id WHERE r.at >= ?"
+            " GROUP BY g.id ORDER BY count(*) DESC, g.last DESC LIMIT ?", [since, limit or -1]).fetchall()
+        return [Group(int(r[0]), *r[1:8], int(r[8]), int(r[9])) for r in rows]
 
     def decide(self, group: int, verdict: str, note: str, now: float) -> int | None:
         with self.store.transaction():
@@ -292,6 +293,9 @@ class SqliteTipline:
             self.db.conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(g,) for g in groups])  # noqa: S608
 
     def claim(self, limit: int, now: float, lease: float = LEASE) -> list[Followup]:
+        due = self.next_due(lease)
+        if due is None or due > now:  # nothing to take: no write lock (the service asks every minute)
+            return []
         with self.store.transaction():
             expired = now - lease
             # Never started: back in the queue, the attempt given back.
