@@ -14,6 +14,7 @@ import yaml
 from bot.breaches import alerts_cli
 from bot.breaches import cli as breach_cli
 from bot.config import Settings
+from bot.ops import scams_cli
 
 
 def _inputs(text: list[str]) -> Iterator[str]:
@@ -145,8 +146,10 @@ def cmd_purge(args: argparse.Namespace) -> int:
     from bot.state.backend import open_store
 
     settings = Settings.from_env()
+    from bot.state.tipline import tipline_store
+
     store = open_store(settings)
-    removed = store.purge(settings.retention)
+    removed = {**store.purge(settings.retention), **tipline_store(store).purge(settings.retention)}
     store.close()
     print(json.dumps({"removed": removed}))
     return 0
@@ -424,6 +427,7 @@ def parser() -> argparse.ArgumentParser:
 
     breach_cli.register(sub)
     alerts_cli.register(sub)
+    scams_cli.register(sub)
 
     intents = sub.add_parser("intents", help="check, evaluate, export or add intents; misses and stats")
     isub = intents.add_subparsers(dest="intents_command", required=True)

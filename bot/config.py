@@ -60,6 +60,7 @@ class Settings:
     desk_hours: str = ""  # BOT_DESK_HOURS "09:00-17:00", Pakistan time: when staff are in
     desk_staff_lang: str = "en"  # the language of the bot's notes in the staff group
     twilio_desk_content_sid: str = ""  # WhatsApp template(s) asking the person to reply, outside the window
+    twilio_tipline_content_sid: str = ""  # WhatsApp template(s) for staff's verdict, outside the window
 
     @property
     def email_service(self) -> str:
@@ -105,6 +106,7 @@ class Settings:
                 seen=DAY * int(env.get("BOT_KEEP_SEEN_DAYS") or SEEN_DAYS),
                 misses=DAY * int(env.get("BOT_KEEP_MISSES_DAYS") or 90),
                 cases=DAY * int(env.get("BOT_KEEP_CASES_DAYS") or 30),
+                tipline=DAY * int(env.get("BOT_KEEP_TIPLINE_DAYS") or 30),
             ),
             state_url=env.get("BOT_STATE_URL", ""),
             alerts_key=env.get("BOT_ALERTS_KEY", ""),
@@ -116,6 +118,7 @@ class Settings:
             desk_staff_lang=env.get("BOT_DESK_STAFF_LANG") or "en",
             twilio_desk_content_sid=env.get("TWILIO_DESK_CONTENT_SID", ""),
             alerts_lease=float(env.get("BOT_ALERTS_LEASE") or 60),
+            twilio_tipline_content_sid=env.get("TWILIO_TIPLINE_CONTENT_SID", ""),
         )
 
 

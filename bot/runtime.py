@@ -14,9 +14,11 @@ from bot.config import Settings
 from bot.content.load import load_content
 from bot.dialogue.core import Bot, Limits
 from bot.dialogue.desk import Desk, DeskConfig, parse_hours
+from bot.dialogue.tipline import Tipline
 from bot.state.backend import StateStore, open_store
 from bot.state.cases import case_store
 from bot.state.sqlite_store import Store
+from bot.state.tipline import tipline_store
 
 log = logging.getLogger("mehfooz.runtime")
 
@@ -29,7 +31,13 @@ def build_bot(settings: Settings | None = None, limits: Limits | None = None, de
     limits = limits or Limits(per_minute=settings.rate_per_minute)
     return Bot(load_content(settings.content_dir), store, settings.secret, limits,
                build_lookup(settings, store), settings.retention, build_alerts(settings),
-               build_desk(settings, store, desk_key))
+               build_desk(settings, store, desk_key), build_tipline(settings, store))
+
+
+def build_tipline(settings: Settings, store: StateStore) -> Tipline:
+    """Scams grouped for staff, in the state store; people can ask to be told staff's verdict
+    when their addresses can be encrypted (BOT_ALERTS_KEY)."""
+    return Tipline(tipline_store(store), settings.secret, settings.alerts_key, settings.retention)
 
 
 def build_desk(settings: Settings, store: StateStore, key: str = "") -> Desk | None:

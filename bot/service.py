@@ -29,10 +29,11 @@ from bot.channels.alert_sender import content_sids, sending_every
 from bot.channels.desk import TelegramDesk, staff_chat_of, tick_every
 from bot.channels.media import MediaReader
 from bot.channels.telegram import TelegramChannel
+from bot.channels.tipline_queue import TiplineFollowups
 from bot.channels.twilio_api import TwilioApi
 from bot.channels.whatsapp import BadForm, WhatsAppChannel
 from bot.config import Settings
-from bot.dialogue.core import Outcome
+from bot.dialogue.core import Bot, Outcome
 from bot.ops import logs
 from bot.ops.admin import MIN_TOKEN, admin_routes, same_token
 from bot.ops.bodies import BodyLimit, ClientGone, Refused
@@ -43,6 +44,7 @@ from bot.ops.reload import ContentReloader
 from bot.ops.work_queue import WorkQueue
 from bot.runtime import build_bot
 from bot.state.sqlite_store import Retention, Store, StoreBusy
+from bot.state.tipline import tipline_store
 
 PURGE_EVERY = 3600.0  # seconds between two deletions of expired rows
 HEALTH_WAIT = 1.0  # seconds /healthz waits for the database before answering 503
@@ -64,6 +66,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     core = build_bot(settings)
     metrics = Metrics()
+    if core.tipline is not None:
+        metrics.watch_tipline(core.tipline.store.counts)
     reloader = ContentReloader(core, settings.content_dir)
     media = MediaReader.from_settings(settings)  # one OCR pool for both channels
     work = WorkQueue(core.store)  # the core off the loop when it would wait, one person at a time
@@ -199,7 +203,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ticking = asyncio.create_task(desk.run_every(every)) if desk else None
         try:
             async with sending_every(ALERTS_EVERY, settings, core.alerts, lambda: core.content,
-                                     telegram.app.bot if telegram else None):
+                                     telegram.app.bot if telegram else None, followups(settings, core)):
                 yield
         finally:
             purging.cancel()
@@ -221,10 +225,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/whatsapp", partial(guarded, "whatsapp", handler=whatsapp_message), methods=["POST"]),
         Route("/healthz", healthz),
         Route("/metrics", metrics_page),
-        # read-only; a function, so that the page follows a content reload
+        # a function for the content, so that the page follows a content reload
         *admin_routes(core.store, lambda: core.content, settings.admin_token, reloader.reload,
                       alerts=core.alerts.stats if core.alerts else None,
-                      desk=core.desk.overview if core.desk else None),
+                      desk=core.desk.overview if core.desk else None, tipline=core.tipline),
     ]
     def body_refused(path: str, refused: Refused) -> None:
         """A body refused before any route saw it: counted and logged as the route's own."""
@@ -244,6 +248,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
+def followups(settings: Settings, core: Bot) -> tuple[TiplineFollowups, ...]:
+    """The tipline's follow-ups, when people can ask for them (BOT_ALERTS_KEY)."""
+    if core.tipline is None or not core.tipline.can_tell:
+        return ()
+    return (TiplineFollowups(core.tipline, content_sids(settings.twilio_tipline_content_sid)),)
+
+
 def _reload_on_sighup(reloader: ContentReloader) -> None:
     """`kill -HUP <pid>` reloads the content (only where the loop may take signals)."""
     try:
@@ -255,9 +266,10 @@ def _reload_on_sighup(reloader: ContentReloader) -> None:
 
 async def purge_every(store: Store, retention: Retention, seconds: float) -> None:
     """Delete expired rows now and then every `seconds`, for as long as the service runs."""
+    tipline = tipline_store(store)
     while True:
         try:
-            removed = await asyncio.to_thread(store.purge, retention)
+            removed = await asyncio.to_thread(lambda: {**store.purge(retention), **tipline.purge(retention)})
             log.info("purged expired rows: %s", removed)
         except Exception:  # a locked or failing database must not stop the service
             log.exception("purge failed; will try again")

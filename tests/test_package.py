@@ -59,3 +59,24 @@ def test_a_plain_build_ships_every_subpackage_and_the_default_content(tmp_path: 
         assert package.relative_to(ROOT).as_posix() in names
     for content in (ROOT / "intents").rglob("*.yaml"):
         assert f"bot/content/default/{content.relative_to(ROOT / 'intents').as_posix()}" in names
+    templates = list((ROOT / "bot" / "templates").rglob("*.html"))
+    assert len(templates) >= 6  # /admin's and `intents review`'s pages
+    for template in templates:
+        assert template.relative_to(ROOT).as_posix() in names
+
+
+def test_the_pages_render_from_the_installed_package_alone(tmp_path: Path) -> None:
+    """Installed from the wheel into a fresh target, away from the clone, the review page
+    renders from the templates shipped inside the package."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(tmp_path), str(ROOT)], check=True, cwd=tmp_path)
+    (wheel,) = tmp_path.glob("mehfooz-*.whl")
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+                    str(wheel)], check=True, cwd=tmp_path)
+    script = ("import bot, pathlib; from bot.content.review import render_review; from bot.content.load import "
+              "DEFAULT_DIR; page = render_review(pathlib.Path(DEFAULT_DIR)); "
+              "print(bot.__file__, page[:15], 'Mehfooz content review' in page)")
+    out = subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}).stdout
+    assert out.startswith(str(target)) and out.rstrip().endswith("<!doctype html> True")

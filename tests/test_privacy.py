@@ -420,32 +420,39 @@ def test_telegram_library_logs_no_ids_at_debug(session):
 HOUR = 3600
 RETENTION = Retention()
 DAYS = {"state": RETENTION.state // DAY, "seen": RETENTION.seen // DAY, "misses": RETENTION.misses // DAY,
-        "scam": RETENTION.scam // DAY, "cases": RETENTION.cases // DAY}  # Store.purge keeps scam fingerprints this long
+        "scam": RETENTION.scam // DAY, "cases": RETENTION.cases // DAY,  # Store.purge keeps scam fingerprints this long
+        "tipline": RETENTION.tipline // DAY, "tell": RETENTION.tell // DAY}  # the tipline's groups, "tell me"
 # What the privacy answer must name in each language: each kept thing and its retention.
 KEPT = {
     "en": {
         "state": ["coded key", "your language", "options", "question", "{state} days"],
-        "rate counter": ["this minute's messages", "(an hour)"],
-        "lookup counts": ["today's leak checks", "until the next day ends"],
+        "rate counter": ["messages this minute", "for an hour"],
+        "lookup counts": ["checked for leaks today", "until the next day ends"],
         "seen ids": ["ids of messages i answered", "{seen} days"],
         "outbox": ["my replies", "an hour at most"],
         "counts": ["counts only", "no time limit"],
         "misses": ["could not understand", "masked", "{misses} days"],
-        "scam fingerprints": ["scam checks", "coded mark", "{scam} days"],
-        "alerts": ["breach alerts", "encrypted", "a year"],
+        "scam fingerprints": ["scams", "coded mark", "{scam} days"],
+        "scam groups": ["with red flags", "the text masked (no numbers, links, names)", "your tag", "staff's verdict",
+                        "{tipline} days after the last forward"],
+        "tell me": ["your chat address, encrypted, till staff decide", "{tell} days at most"],
+        "alerts": ["breach alerts", "encrypted", "for a year"],
         "desk": ["staff", "masked", "telegram group", "encrypted while open", "{cases} days after it ends"],
         "lookups sent out": ["leak lists kept here", "your own phone number", "never sent out"],
         "deletion": ["delete my data"],
     },
     "roman_ur": {
         "state": ["coded key", "zaban", "options", "sawal", "{state} din"],
-        "rate counter": ["is minute", "(ek ghanta)"],
+        "rate counter": ["is minute", "ek ghante"],
         "lookup counts": ["leak check", "agle din ke khatam hone tak"],
         "seen ids": ["coded ids", "{seen} din"],
         "outbox": ["mere jawab", "zyada se zyada ek ghanta"],
         "counts": ["sirf ginti", "koi muddat nahi"],
         "misses": ["na samjhe gaye sawal", "chhupa kr", "{misses} din"],
         "scam fingerprints": ["fraud check", "coded nishan", "{scam} din"],
+        "scam groups": ["khatre ki nishani", "text chhupa kr (number, link, naam nahi)", "tag", "staff ka faisla",
+                        "aakhri forward se {tipline} din"],
+        "tell me": ["chat address encrypted, faisle tak", "{tell} din tak"],
         "alerts": ["leak alerts", "encrypted", "ek saal"],
         "desk": ["staff", "chhupa kr", "telegram group", "encrypted jab tak khula hai", "band hone ke {cases} din baad"],
         "lookups sent out": ["yahan rakhi leak lists", "apna phone number", "bahar kabhi nahi bheja jata"],
@@ -460,6 +467,9 @@ KEPT = {
         "counts": ["صرف گنتی", "کوئی مدت نہیں"],
         "misses": ["سمجھ نہ سکا", "چھپا کر", "{misses} دن"],
         "scam fingerprints": ["فراڈ", "کوڈ شدہ نشان", "{scam} دن"],
+        "scam groups": ["خطرے کی نشانی", "متن چھپا کر (نمبر، لنک، نام نہیں)", "ٹیگ", "عملے کا فیصلہ",
+                        "آخری فارورڈ کے {tipline} دن بعد تک"],
+        "tell me": ["چیٹ کا پتہ خفیہ، فیصلے تک", "{tell} دن تک"],
         "alerts": ["لیک الرٹس", "خفیہ", "ایک سال"],
         "desk": ["عملہ", "چھپا کر", "ٹیلی گرام گروپ", "خفیہ جب تک کھلا ہے", "بند ہونے کے {cases} دن بعد"],
         "lookups sent out": ["یہاں رکھی لیک لسٹیں", "اپنے فون نمبر", "باہر کبھی نہیں بھیجا جاتا"],
@@ -481,6 +491,7 @@ def _missing(text: str, lang: str) -> dict[str, list[str]]:
 
 def test_the_retention_the_texts_state_is_the_code_default():
     assert (DAYS["state"], DAYS["seen"], DAYS["misses"], DAYS["scam"], DAYS["cases"]) == (30, 30, 90, 7, 30)
+    assert (DAYS["tipline"], DAYS["tell"]) == (30, 7)
     assert RETENTION.outbox == HOUR  # "an hour at most"
 
 
@@ -501,7 +512,8 @@ def test_privacy_intent_says_what_is_kept_and_how_long(bot, lang):
 
 
 def test_the_full_statement_has_the_same_points_in_every_language(content):
-    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7", "case_days": "30"}
+    days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7", "case_days": "30",
+            "tipline_days": "30", "tell_days": "7"}
     points = {lang: re.findall(r"(?m)^(\d+)\.", content.more("bot_privacy", lang, days)) for lang in LANGS}
     summary = {lang: re.findall(r"(?m)^(\d+)\.", content.answer("bot_privacy", lang, days)) for lang in LANGS}
     assert points["en"] == points["roman_ur"] == points["ur"] == [str(n) for n in range(1, 9)]
@@ -514,6 +526,7 @@ def test_telegram_privacy_command_in_each_language(service, telegram_api, conten
     post_update(service, text_update(2, 31, "/privacy"))
     sent = telegram_api.wait_for("sendMessage", 2)
     days = {"state_days": "30", "seen_days": "30", "misses_days": "90", "scam_days": "7", "case_days": "30",
+            "tipline_days": "30", "tell_days": "7",
             "email_service": content.text("privacy_email_xon", lang)}  # no HIBP key: XposedOrNot
     assert sent[-1]["text"] == content.answer("bot_privacy", lang, days)
     buttons = [row[0]["callback_data"] for row in sent[-1]["reply_markup"]["inline_keyboard"]]
@@ -537,7 +550,7 @@ def test_privacy_text_follows_configured_retention(tmp_path):
 
 # --- 3. "delete my data" removes everything tied to the person ---
 PERSONAL_TABLES = ("users",)  # what Store.delete_user removes by the person's key
-TAGGED_TABLES = ("misses", "scam_checks")  # ...and by the person's tag
+TAGGED_TABLES = ("misses", "scam_checks", "scam_reports")  # ...and by the person's tag (a scam's forwarders)
 LIMIT_TABLES = ("rates", "lookups")  # under the limit key: kept, so that deleting resets no limit
 UNLINKED_TABLES = ("seen", "counts")  # deliberately not tied to anyone
 SCAM = ("Congratulations you have won a prize of Rs 50,000 from BISP, click http://bisp-prize.example "
@@ -603,7 +616,7 @@ def test_delete_my_data_removes_everything_tied_to_the_person(hibp_service, cont
     assert any(p["path"].startswith("/breachedaccount/") for p in svc.hibp.requests)  # a real lookup ran
     before = _dump_tables(svc.settings.db_path)
     assert set(_holding(before, key)) == set(PERSONAL_TABLES)  # state
-    assert set(_holding(before, tag)) == set(TAGGED_TABLES)  # a miss, a scam check
+    assert set(_holding(before, tag)) == set(TAGGED_TABLES)  # a miss, a scam check, a forwarded scam
     limits = _holding(before, limit_key)  # today's lookups, and the rate counter where there is a limit
     assert "lookups" in limits and set(limits) <= set(LIMIT_TABLES)
     unlinked = [t for t in UNLINKED_TABLES if channel != "terminal" or t != "seen"]  # no ids in a terminal

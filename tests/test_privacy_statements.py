@@ -122,8 +122,8 @@ def test_state_is_under_a_coded_key_and_goes_after_the_retention(person):
 def test_misses_and_scam_marks_are_said(content, lang):
     _said(content, "answer:bot_privacy", lang, {
         "en": ["masked questions", "{misses_days} days", "coded marks of messages", "{scam_days} days", "tagged"],
-        "roman_ur": ["chhupa kr, {misses_days} din", "coded nishan ({scam_days} din)", "tag ke saath"],
-        "ur": ["چھپا کر، {misses_days} دن", "کوڈ شدہ نشان ({scam_days} دن)", "ٹیگ کے ساتھ"]}[lang])
+        "roman_ur": ["chhupa kr, {misses_days} din", "coded nishan ({scam_days} din", "tag ke saath"],
+        "ur": ["چھپا کر، {misses_days} دن", "کوڈ شدہ نشان ({scam_days} دن", "ٹیگ کے ساتھ"]}[lang])
 
 
 def test_misses_are_masked_and_scam_checks_kept_as_marks_both_tagged(person):
@@ -209,13 +209,13 @@ def test_message_ids_replies_and_counts_are_not_linked_to_the_person(person):
 # the staff group, a case under a coded key, the address encrypted while open; {case_days} days
 # after it ends the messages (its topic) go, times and counts stay; "delete my data" erases it ---
 STAFF_SAID = {
-    "en": ["your question, masked, until you answer", "after a yes, your messages, masked, in the staff's "
+    "en": ["your question, masked, until your next message", "after a yes, your messages, masked, in the staff's "
            "telegram group", "a case under a coded key", "encrypted while open",
-           "{case_days} days after it ends the messages go, times and counts stay",
+           "{case_days} days after it ends, the messages go; times and counts stay",
            "erases the first and fifth to eighth points at once"],
-    "roman_ur": ["ap ka sawal, chhupa kr, jawab tak", "haan ke baad messages, chhupa kr, staff ke "
+    "roman_ur": ["ap ka sawal, chhupa kr, agle message tak", "haan ke baad ap ke messages, chhupa kr, staff ke "
                  "telegram group mein", "coded key ke neeche ek case", "encrypted jab tak khula hai",
-                 "band hone ke {case_days} din baad messages mit jate hain, waqt aur ginti rehti hai",
+                 "band hone ke {case_days} din baad messages mit jate hain; waqt aur ginti rehti hai",
                  "pehla aur panchwan se aathwan point foran mita deta hai"],
     "ur": ["آپ کا سوال، چھپا کر، اگلے پیغام تک", "ہاں کے بعد آپ کے پیغامات، چھپا کر، عملے کے ٹیلی گرام گروپ میں",
            "کوڈ شدہ کلید کے تحت ایک کیس", "چیٹ کا پتہ خفیہ جب تک کھلا ہے",
@@ -291,3 +291,121 @@ def test_staff_is_true_of_what_the_code_keeps_and_erases(content, tmp_path):
     assert [p.kind for p in erased.staff] == ["erase"]
     assert [c.number for c in desk.cases.listing()] == [left.number]
     store.close()
+
+
+# --- 6 and 4. the tipline: a scam's text masked, tagged, for {tipline_days} days; "tell me" keeps the
+# chat address, encrypted, until staff decide, {tell_days} days at most; "delete my data" erases both ---
+TIPLINE_SAID = {
+    "answer:bot_privacy": {
+        "en": ["a scam's text, masked, {tipline_days} days", "staff's verdict on a scam, only if you ask",
+               "{tell_days} days at most"],
+        "roman_ur": ["fraud ka text chhupa kr {tipline_days} din", "staff ka faisla sunne ko, sirf agar ap kahein",
+                     "{tell_days} din tak"],
+        "ur": ["فراڈ کا متن چھپا کر {tipline_days} دن", "عملے کا فیصلہ سننے کے لیے، صرف اگر آپ کہیں",
+               "زیادہ سے زیادہ {tell_days} دن"]},
+    "more:bot_privacy": {
+        "en": ["with red flags, the text masked (no numbers, links, names), your tag, staff's verdict: "
+               "{tipline_days} days after the last forward",
+               "\"tell me\": your chat address, encrypted, till staff decide ({tell_days} days at most)"],
+        "roman_ur": ["khatre ki nishani ho to text chhupa kr (number, link, naam nahi), tag, staff ka faisla: "
+                     "aakhri forward se {tipline_days} din",
+                     "\"mujhe batana\": chat address encrypted, faisle tak ({tell_days} din tak)"],
+        "ur": ["خطرے کی نشانی ہو تو متن چھپا کر (نمبر، لنک، نام نہیں)، ٹیگ اور عملے کا فیصلہ: آخری فارورڈ کے "
+               "{tipline_days} دن بعد تک", "\"مجھے بتائیں\": چیٹ کا پتہ خفیہ، فیصلے تک ({tell_days} دن تک)"]},
+    "system:tipline_will_tell": {
+        "en": ["only your chat address, encrypted", "at most {tell_days} days", "\"delete my data\" erases it"],
+        "roman_ur": ["sirf ap ka chat address", "encrypted", "zyada se zyada {tell_days} din"],
+        "ur": ["صرف آپ کا چیٹ کا پتہ", "خفیہ", "زیادہ سے زیادہ {tell_days} دن"]},
+}
+SCAMMER = "03451234567"
+FORWARDED = ("URGENT: Dear Sara Ahmed, your JazzCash account will be blocked today. Verify your CNIC now at "
+             "http://jazzcash-verify.example.top/login or call " + SCAMMER)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_tipline_is_said(content, lang):
+    values = {**figures(RETENTION), "tell_days": str(RETENTION.tell // DAY)}
+    for where, phrases in TIPLINE_SAID.items():
+        if where.startswith("system:"):
+            text = content.text(where[7:], lang, tell_days=values["tell_days"])
+            assert all(p.format(**values).casefold() in text.casefold() for p in phrases[lang]), (where, lang)
+        else:
+            _said(content, where, lang, phrases[lang])
+
+
+@pytest.fixture
+def teller(content, tmp_path):
+    """A bot on WhatsApp whose tipline can tell people later (BOT_ALERTS_KEY), and its store."""
+    from bot.dialogue.tipline import Tipline
+    from bot.state.tipline import tipline_store
+
+    store = Store(tmp_path / "bot.db")
+    bot = Bot(content, store, SECRET, tipline=Tipline(tipline_store(store), SECRET, Fernet.generate_key().decode()))
+    yield bot, store
+    store.close()
+
+
+def _tell_row(store: Store) -> tuple | None:
+    return store.db.execute("SELECT address, asked, expires, who FROM scam_followups").fetchone()
+
+
+def test_the_scam_text_is_kept_masked_and_tagged_then_goes_after_its_retention(teller):
+    bot, store = teller
+    bot.respond(Incoming("whatsapp", SENDER, FORWARDED))
+    (text,) = store.db.execute("SELECT text FROM scam_groups").fetchone()
+    assert "<link>" in text and "<phone>" in text and "Dear <name>" in text
+    for secret in (SCAMMER, "jazzcash-verify.example.top", "Sara", "Ahmed"):
+        assert secret not in text, secret
+    tag = keyed(SECRET, "records", user_key(SECRET, "whatsapp", SENDER), size=16)
+    assert store.db.execute("SELECT who FROM scam_reports").fetchall() == [(tag,)]
+    assert _tell_row(store) is None  # nothing to tell anyone: no address kept
+    tipline = bot.tipline.store
+    assert tipline.purge(RETENTION, now=time.time() + RETENTION.tipline - 60)["scam_groups"] == 0
+    assert tipline.purge(RETENTION, now=time.time() + RETENTION.tipline + 60)["scam_groups"] == 1
+    assert store.db.execute("SELECT count(*) FROM scam_reports").fetchone()[0] == 0
+
+
+def test_tell_me_keeps_the_address_encrypted_only_after_asking_for_at_most_the_retention(teller):
+    bot, store = teller
+    (verdict, _) = bot.respond(Incoming("whatsapp", SENDER, FORWARDED))
+    assert _tell_row(store) is None  # offered, not asked: nothing kept
+    assert any(o.value.startswith("tipline:") for o in verdict.options)
+    (done,) = bot.respond(Incoming("whatsapp", SENDER, "tell me"))
+    assert done.text.startswith("Done:")
+    address, asked, expires, who = _tell_row(store)
+    assert SENDER not in address and "3001234567" not in address and bot.tipline.address(address) == SENDER
+    assert expires - asked == RETENTION.tell
+    assert bot.tipline.store.purge(RETENTION, now=asked + RETENTION.tell - 60)["scam_followups"] == 0
+    assert bot.tipline.store.purge(RETENTION, now=asked + RETENTION.tell + 60)["scam_followups"] == 1
+    assert _tell_row(store) is None
+
+
+def test_a_follow_up_once_sent_is_forgotten(teller):
+    bot, store = teller
+    bot.respond(Incoming("whatsapp", SENDER, FORWARDED))
+    bot.respond(Incoming("whatsapp", SENDER, "mujhe batana"))
+    (group,) = bot.tipline.trending(1)
+    assert bot.tipline.decide(group.id, "scam") == 1
+    (followup,) = bot.tipline.store.claim(5, time.time())
+    assert bot.tipline.store.start(followup, time.time())
+    bot.tipline.store.sent(followup)
+    assert _tell_row(store) is None and bot.tipline.store.counts()["followups_sent"] == 1
+
+
+def test_delete_my_data_erases_the_tag_the_address_and_a_scam_only_they_forwarded(teller):
+    bot, store = teller
+    other = "whatsapp:+923217654321"
+    bot.respond(Incoming("whatsapp", SENDER, FORWARDED))
+    bot.respond(Incoming("whatsapp", SENDER, "tell me"))
+    bot.respond(Incoming("whatsapp", SENDER, "Your Easypaisa wallet will be closed today, send your PIN to "
+                                             "agent 03001112233 at once to keep it open, this is your final notice"))
+    bot.respond(Incoming("whatsapp", other, FORWARDED.replace(SCAMMER, "03119998877")))
+    assert [g.people for g in bot.tipline.trending(1)] == [2, 1]
+    bot.respond(Incoming("whatsapp", SENDER, "delete my data"))
+    bot.respond(Incoming("whatsapp", SENDER, "yes"))
+    (left,) = bot.tipline.trending(1)
+    assert left.people == 1 and "JazzCash" in left.text  # the other person's forward stays, unlinked to them
+    assert _tell_row(store) is None
+    assert store.db.execute("SELECT count(*) FROM scam_groups").fetchone()[0] == 1  # only theirs: gone
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert b"Easypaisa wallet will be closed" not in store.path.read_bytes()

@@ -1,7 +1,8 @@
 """`python -m bot alerts ...`: deliver and count breach alerts.
 
     alerts send [--wait S]     send the queued alerts that are due (and those falling due
-                               within S seconds: retries, a rate-limit pause)
+                               within S seconds: retries, a rate-limit pause), and the
+                               tipline's follow-ups (staff's verdict, to those who asked)
     alerts stats [--json]      subscribers, queued, sent and failed alerts
 
 Subscriptions and the queue are in BOT_ALERTS_DB (default beside BOT_DB: var/alerts.db);
@@ -19,8 +20,11 @@ from bot.config import Settings
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from bot.channels.alert_sender import build_sender
+    from bot.channels.alert_sender import build_sender, content_sids
+    from bot.channels.tipline_queue import TiplineFollowups
     from bot.content.load import load_content
+    from bot.runtime import build_tipline
+    from bot.state.backend import open_store
 
     settings = Settings.from_env()
     if not settings.alerts_key:
@@ -34,7 +38,10 @@ def cmd_send(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     content = load_content(settings.content_dir)
-    sender = build_sender(settings, store, lambda: content)
+    state = open_store(settings)  # the tipline's follow-ups: staff's verdict for those who asked
+    sids = content_sids(settings.twilio_tipline_content_sid)
+    followups = TiplineFollowups(build_tipline(settings, state), sids)
+    sender = build_sender(settings, store, lambda: content, queues=(followups,))
 
     async def send() -> dict[str, int]:
         if sender.telegram is not None:
@@ -46,6 +53,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         print(json.dumps(asyncio.run(send())))
     finally:
         store.close()
+        state.close()
     return 0
 
 

@@ -1,15 +1,16 @@
-"""Delivering queued breach alerts (bot/breaches/alerts.py): Telegram's sendMessage through
-python-telegram-bot, WhatsApp through Twilio's Messages API (an approved content template
-when TWILIO_ALERT_CONTENT_SID is set, since an alert usually comes outside the 24-hour
-session window in which free text is allowed).
+"""Delivering what was queued to be told later: breach alerts (bot/breaches/alerts.py) and the
+tipline's follow-ups (staff's verdict on a scam, bot/channels/tipline_queue.py). Telegram's
+sendMessage through python-telegram-bot, WhatsApp through Twilio's Messages API (an approved
+content template when one is set, since these usually come outside the 24-hour session window
+in which free text is allowed).
 
 `python -m bot alerts send` runs `AlertSender.run` once; the web service runs `send_due`
-every minute. Alerts are claimed a few at a time by one sender, under a lease that a sender
+every minute. Messages are claimed a few at a time by one sender, under a lease that a sender
 started after a crash takes back (bot/breaches/alerts.py); a
 refusal that may pass (Telegram 429 or 5xx, a network error, Twilio 429 or 5xx) puts it back
 in the queue for later, Telegram's `retry_after` exactly and with every Telegram send paused
 for that long; past five tries, or on a refusal that will not pass (the person blocked the
-bot), it has failed."""
+bot), it has failed. Each queue (`Queue`) says what its messages say."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 from telegram import Bot as TelegramBot
 from telegram.error import BadRequest, Forbidden, RetryAfter
@@ -58,12 +60,54 @@ class SendReport:
         return asdict(self)
 
 
+class Outgoing(Protocol):
+    """One message a queue hands the sender: its address decrypted, only in memory."""
+
+    id: Any
+    channel: str
+    address: str
+    lang: str
+    attempts: int
+
+
+class Queue(Protocol):
+    """What the sender delivers from: breach alerts (`BreachAlerts`), staff's verdicts for the
+    people who asked (`bot/channels/tipline_queue.py`). Each claims a few due messages for one
+    sender, is told how each went, and says what each one says."""
+
+    def purge(self, now: float) -> None: ...
+
+    def claim(self, limit: int, now: float) -> list[Any]: ...
+
+    def start(self, item: Any, now: float) -> bool:
+        """The item is going now: False when the claim is no longer this sender's."""
+
+    def sent(self, item: Any) -> None: ...
+
+    def later(self, item: Any, due: float, count: bool = True) -> bool:
+        """Back in the queue until `due`; False when that was its last try (it has failed)."""
+
+    def failed(self, item: Any) -> None: ...
+
+    def next_due(self) -> float | None: ...
+
+    def text(self, item: Any, content: Content) -> str: ...
+
+    def template(self, item: Any, content: Content, now: float) -> tuple[str, dict[str, str]] | None:
+        """The WhatsApp content template and its variables, or None for free text."""
+
+
 class AlertSender:
-    def __init__(self, store: AlertStore, content: Callable[[], Content], telegram: TelegramBot | None,
+    """Delivers what the queues hold: `store` (breach alerts, None when alerts are off) and
+    `queues` (others: the tipline's follow-ups)."""
+
+    def __init__(self, store: AlertStore | None, content: Callable[[], Content], telegram: TelegramBot | None,
                  twilio: TwilioApi | None, content_sids: dict[str, str] | None = None,
-                 backoff: float = BACKOFF, clock: Callable[[], float] = time.time):
-        self.store, self.content, self.telegram, self.twilio = store, content, telegram, twilio
-        self.content_sids = content_sids or {}
+                 backoff: float = BACKOFF, clock: Callable[[], float] = time.time,
+                 queues: tuple[Queue, ...] = ()):
+        self.content, self.telegram, self.twilio = content, telegram, twilio
+        alerts: tuple[Queue, ...] = (BreachAlerts(store, content_sids or {}),) if store is not None else ()
+        self.queues = alerts + tuple(queues)
         self.backoff, self.clock = backoff, clock
         self.paused_until: dict[str, float] = {}  # channel -> clock time it may send again
         self._last: dict[str, float] = {}  # channel -> monotonic time of its last send
@@ -73,64 +117,60 @@ class AlertSender:
         report, deadline = SendReport(), self.clock() + wait
         while True:
             report.add(await self.send_due())
-            upcoming = self.store.next_due()
+            upcoming = min((d for q in self.queues if (d := q.next_due()) is not None), default=None)
             if upcoming is None or upcoming > deadline:
                 return report
             await asyncio.sleep(max(0.0, upcoming - self.clock()))
 
     async def send_due(self) -> SendReport:
-        """Claim and send due alerts, a batch at a time, until none is due."""
-        self.store.purge(self.clock())
+        """Claim and send what is due in each queue, a batch at a time, until none is due."""
         report = SendReport()
-        while batch := self.store.claim(BATCH, self.clock()):
-            left = list(batch)
-            try:
-                while left:
-                    if not self.store.start(left[0], self.clock()):  # the lease ran out: not ours now
+        for queue in self.queues:
+            queue.purge(self.clock())
+            while batch := queue.claim(BATCH, self.clock()):
+                left = list(batch)
+                try:
+                    while left:
+                        if not queue.start(left[0], self.clock()):  # the lease ran out: not ours now
+                            left.pop(0)
+                            continue
+                        outcome = await self._deliver(queue, left[0])
                         left.pop(0)
-                        continue
-                    outcome = await self._deliver(left[0])
-                    left.pop(0)
-                    setattr(report, outcome, getattr(report, outcome) + 1)
-            finally:  # stopped mid-batch: the claimed alerts not yet tried go back, untouched
-                for due in left[1:] if left else []:
-                    self.store.later(due.id, self.clock(), count=False)
+                        setattr(report, outcome, getattr(report, outcome) + 1)
+                finally:  # stopped mid-batch: the claimed items not yet tried go back, untouched
+                    for item in left[1:] if left else []:
+                        queue.later(item, self.clock(), count=False)
         return report
 
-    async def _deliver(self, due: Due) -> str:
-        """Send one alert; 'sent', 'retried' or 'failed', as recorded in the store."""
+    async def _deliver(self, queue: Queue, item: Outgoing) -> str:
+        """Send one message; 'sent', 'retried' or 'failed', as recorded in its queue."""
         now = self.clock()
-        if now < self.paused_until.get(due.channel, 0.0):  # Telegram said to wait: not a try
-            self.store.later(due.id, self.paused_until[due.channel], count=False)
+        if now < self.paused_until.get(item.channel, 0.0):  # Telegram said to wait: not a try
+            queue.later(item, self.paused_until[item.channel], count=False)
             return "retried"
         try:
-            await self._pace(due.channel)
-            if due.channel == "telegram":
-                await self._telegram(due)
-            elif due.channel == "whatsapp":
-                await self._whatsapp(due)
+            await self._pace(item.channel)
+            if item.channel == "telegram":
+                await self._telegram(queue, item)
+            elif item.channel == "whatsapp":
+                await self._whatsapp(queue, item)
             else:
-                raise Permanent(f"no sender for channel {due.channel}")
+                raise Permanent(f"no sender for channel {item.channel}")
         except Wait as wait:
-            self.paused_until[due.channel] = self.clock() + wait.seconds
-            self.store.later(due.id, self.clock() + wait.seconds, count=False)
-            log.info("%s asks to wait %.0f s before sending more", due.channel, wait.seconds)
+            self.paused_until[item.channel] = self.clock() + wait.seconds
+            queue.later(item, self.clock() + wait.seconds, count=False)
+            log.info("%s asks to wait %.0f s before sending more", item.channel, wait.seconds)
             return "retried"
         except Permanent as exc:
-            log.info("alert %s failed: %s", due.id, exc)
-            self.store.failed(due.id)
+            log.info("message %s failed: %s", item.id, exc)
+            queue.failed(item)
             return "failed"
         except Exception as exc:  # a refusal that may pass: later, with backoff
-            log.info("alert %s not sent (try %s): %s", due.id, due.attempts, type(exc).__name__)
-            delay = min(self.backoff * 2 ** (due.attempts - 1), 3600.0)
-            self.store.later(due.id, self.clock() + delay)
-            return "retried" if self._queued(due.id) else "failed"
-        self.store.sent(due.id)
+            log.info("message %s not sent (try %s): %s", item.id, item.attempts, type(exc).__name__)
+            delay = min(self.backoff * 2 ** (item.attempts - 1), 3600.0)
+            return "retried" if queue.later(item, self.clock() + delay) else "failed"
+        queue.sent(item)
         return "sent"
-
-    def _queued(self, alert: int) -> bool:
-        row = self.store.db.execute("SELECT state FROM alerts WHERE id = ?", [alert]).fetchone()
-        return bool(row) and row[0] == "queued"
 
     async def _pace(self, channel: str) -> None:
         gap = 1.0 / PER_SECOND.get(channel, 10.0)
@@ -139,27 +179,28 @@ class AlertSender:
             await asyncio.sleep(wait)
         self._last[channel] = time.monotonic()
 
-    async def _telegram(self, due: Due) -> None:
+    async def _telegram(self, queue: Queue, item: Outgoing) -> None:
         if self.telegram is None:
             raise RuntimeError("TELEGRAM_BOT_TOKEN is not set here")  # retried: set it and run again
         try:
-            await self.telegram.send_message(chat_id=int(due.address), text=self.text(due))
+            await self.telegram.send_message(chat_id=int(item.address), text=queue.text(item, self.content()))
         except RetryAfter as exc:
             raise Wait(_seconds(exc)) from None
         except (Forbidden, BadRequest) as exc:  # blocked by the person, chat gone: will not pass
             raise Permanent(type(exc).__name__) from None
 
-    async def _whatsapp(self, due: Due) -> None:
+    async def _whatsapp(self, queue: Queue, item: Outgoing) -> None:
         if self.twilio is None or not self.twilio.configured:
             raise RuntimeError("Twilio is not configured here")
-        sid = self.content_sids.get(due.lang) or self.content_sids.get("*")
+        content = self.content()
+        template = queue.template(item, content, self.clock())
         try:
-            if sid:
-                await self.twilio.send(due.address, content_sid=sid, variables=self.variables(due))
+            if template:
+                await self.twilio.send(item.address, content_sid=template[0], variables=template[1])
                 return
-            for number, part in enumerate(split(self.text(due), WHATSAPP_MAX)):
+            for number, part in enumerate(split(queue.text(item, content), WHATSAPP_MAX)):
                 try:
-                    await self.twilio.send(due.address, body=part)
+                    await self.twilio.send(item.address, body=part)
                 except TwilioError as exc:  # a part went out already: never send it twice
                     if number:
                         raise Permanent(f"part {number + 1}: {exc}") from None
@@ -169,19 +210,50 @@ class AlertSender:
                 raise Permanent(str(exc)) from None
             raise
 
-    # --- what the alert says ---
-    def text(self, due: Due) -> str:
-        content = self.content()
+
+class BreachAlerts:
+    """The breach-alert queue (bot/breaches/alerts.py) and what an alert says."""
+
+    def __init__(self, store: AlertStore, content_sids: dict[str, str]):
+        self.store, self.content_sids = store, content_sids
+
+    def purge(self, now: float) -> None:
+        self.store.purge(now)
+
+    def claim(self, limit: int, now: float) -> list[Due]:
+        return self.store.claim(limit, now)
+
+    def start(self, item: Due, now: float) -> bool:
+        return self.store.start(item, now)
+
+    def sent(self, item: Due) -> None:
+        self.store.sent(item.id)
+
+    def later(self, item: Due, due: float, count: bool = True) -> bool:
+        self.store.later(item.id, due, count)
+        row = self.store.db.execute("SELECT state FROM alerts WHERE id = ?", [item.id]).fetchone()
+        return bool(row) and row[0] == "queued"
+
+    def failed(self, item: Due) -> None:
+        self.store.failed(item.id)
+
+    def next_due(self) -> float | None:
+        return self.store.next_due()
+
+    def text(self, due: Due, content: Content) -> str:
         name, date, data = self.describe(content, due)
         template = content.render(content.intents[INTENT].extra["texts"]["alert"][due.lang])
         return template.format(name=name, date=date, data=data, steps=content.answer("after_leak", due.lang))
 
-    def variables(self, due: Due) -> dict[str, str]:
-        """The template's {{1}}..{{4}}: WhatsApp allows no line breaks in a variable."""
-        content = self.content()
+    def template(self, due: Due, content: Content, now: float) -> tuple[str, dict[str, str]] | None:
+        """The approved template, if set, with its {{1}}..{{4}}: WhatsApp allows no line breaks
+        in a variable."""
+        sid = self.content_sids.get(due.lang) or self.content_sids.get("*")
+        if not sid:
+            return None
         name, date, data = self.describe(content, due)
         steps = " ".join(line.strip() for line in content.answer("after_leak", due.lang).splitlines())
-        return {"1": name, "2": date, "3": data, "4": steps}
+        return sid, {"1": name, "2": date, "3": data, "4": steps}
 
     def describe(self, content: Content, due: Due) -> tuple[str, str, str]:
         """Name, date and exposed data, in the person's language where the catalogue has the
@@ -220,27 +292,30 @@ def content_sids(setting: str) -> dict[str, str]:
     return {lang.strip(): sid.strip() for lang, _, sid in pairs if lang.strip() and sid.strip()}
 
 
-def build_sender(settings: Settings, store: AlertStore, content: Callable[[], Content],
-                 telegram: TelegramBot | None = None) -> AlertSender:
+def build_sender(settings: Settings, store: AlertStore | None, content: Callable[[], Content],
+                 telegram: TelegramBot | None = None, queues: tuple[Queue, ...] = ()) -> AlertSender:
     """A sender with the channels the settings configure; `telegram`: an initialised bot to
-    share (the service's), else one made here, to be initialised by the caller."""
+    share (the service's), else one made here, to be initialised by the caller; `queues`: what
+    it delivers besides breach alerts."""
     if telegram is None and settings.telegram_token:
         telegram = TelegramBot(settings.telegram_token, base_url=f"{settings.telegram_api_url}/bot")
     twilio = TwilioApi(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_whatsapp_from,
                        settings.twilio_api_url)
     return AlertSender(store, content, telegram, twilio if twilio.configured else None,
-                       content_sids(settings.twilio_alert_content_sid))
+                       content_sids(settings.twilio_alert_content_sid), queues=queues)
 
 
 @asynccontextmanager
 async def sending_every(seconds: float, settings: Settings, store: AlertStore | None,
-                        content: Callable[[], Content], telegram: TelegramBot | None) -> AsyncIterator[None]:
-    """While the block runs, send due alerts every `seconds` (the web service; nothing when
-    alerts are off). `telegram`: the service's bot, already initialised, if it has one."""
-    if store is None:
+                        content: Callable[[], Content], telegram: TelegramBot | None,
+                        queues: tuple[Queue, ...] = ()) -> AsyncIterator[None]:
+    """While the block runs, send what is due every `seconds` (the web service; nothing when
+    alerts are off and there is no other queue). `telegram`: the service's bot, already
+    initialised, if it has one."""
+    if store is None and not queues:
         yield
         return
-    sender = build_sender(settings, store, content, telegram)
+    sender = build_sender(settings, store, content, telegram, queues)
     own = sender.telegram if sender.telegram is not telegram else None
     if own is not None:
         await own.initialize()

@@ -22,8 +22,10 @@ from bot.dialogue import registry as actions
 from bot.dialogue.desk import Desk, StaffPost
 from bot.dialogue.kept import figures
 from bot.dialogue.messages import Incoming, Option, Reply, replies_from_json, replies_to_json
+from bot.dialogue.tipline import Tipline
 from bot.dialogue.turn import Turn
 from bot.state.sqlite_store import Retention, Store, UserState
+from bot.state.tipline import tipline_store
 from bot.understanding.matcher import Match, Matcher
 from bot.understanding.normalise import DIGITS
 from bot.understanding.redact import find_sensitive, valid_unicode
@@ -39,9 +41,9 @@ PERSONAL_ACTIONS = {"breach_lookup", "privacy", "breach_alerts"}
 PERSONAL_CHOICES = ("breach:", "contact:", "delete:", "alerts:")
 NAMED_OPTION_SCORE = 85  # how alike (rapidfuzz ratio) a typed text and an offered title must be
 NAMED_OPTION_WORDS = 8  # longer texts are questions, not an option's name
-# Option prefixes a person may pick by typing a word instead of its number ("more", "why?"),
+# Option prefixes a person may pick by typing a word instead of its number ("more", "tell me"),
 # with the system.yaml word list for each.
-WORDED_OPTIONS = {details_flow.PREFIX: details_flow.WORDS}
+WORDED_OPTIONS = {details_flow.PREFIX: details_flow.WORDS, **actions.WORDED}
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,14 @@ class Loaded:
 class Bot:
     def __init__(self, content: Content, store: Store, secret: bytes, limits: Limits = Limits(),
                  lookup: BreachLookup | None = None, retention: Retention | None = None,
-                 alerts: AlertStore | None = None, desk: Desk | None = None):
+                 alerts: AlertStore | None = None, desk: Desk | None = None, tipline: Tipline | None = None):
         self.store = store
         self.alerts = alerts  # breach-alert subscriptions (alerts_flow); None: alerts are off
         self.desk = desk  # chats handed to helpline staff (desk_flow); None: no desk
         self.retention = retention or Retention()  # how long rows are kept: /privacy says it
         self.secret = secret
+        # scams grouped for staff (tipline_flow); by default nobody can ask to be told later
+        self.tipline = tipline or _tipline(store, secret, self.retention)
         self.limits = limits
         self.lookup = lookup or BreachLookup(store, secret)
         self.use(Loaded.build(content))
@@ -331,6 +335,14 @@ class Bot:
             )
             hint = self.content.text("options_hint", turn.lang, numbers=listed)
         return Reply(text, tuple(options), hint, turn.lang, turn.intent, meta)
+
+
+def _tipline(store: Store, secret: bytes, retention: Retention) -> Tipline | None:
+    """The tipline on the bot's store; None for a store it has no records in."""
+    try:
+        return Tipline(tipline_store(store), secret, retention=retention)
+    except TypeError:
+        return None
 
 
 def _valid_unicode(msg: Incoming) -> Incoming:

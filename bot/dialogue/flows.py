@@ -11,4 +11,5 @@ from bot.dialogue import (  # noqa: F401
     language_flow,
     privacy_flow,
     scam_flow,
+    tipline_flow,
 )

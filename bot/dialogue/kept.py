@@ -27,6 +27,9 @@ FIGURES: tuple[Figure, ...] = (
     Figure("scam_days", lambda r: r.scam, DAY, "fingerprints of messages checked for scams"),
     Figure("case_days", lambda r: r.cases, DAY,
            "a closed desk case: its tie to the person, its staff topic (BOT_KEEP_CASES_DAYS)"),
+    Figure("tipline_days", lambda r: r.tipline, DAY,
+           "a scam group: masked text, forwarders' tags, staff's verdict (BOT_KEEP_TIPLINE_DAYS)"),
+    Figure("tell_days", lambda r: r.tell, DAY, "a chat address kept, encrypted, to tell staff's verdict"),
 )
 # Sentences the code fills in from the configuration, not from a retention: where an email to
 # check goes (`privacy_flow`, one of system.yaml's privacy_email_* texts).

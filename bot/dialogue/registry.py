@@ -27,6 +27,9 @@ INTERCEPTORS: list[Callable[[Turn, Match], list[Reply] | None]] = []
 CONTACT_PENDING: dict[str, Callable[[Turn, str], list[Reply] | None]] = {}
 # Run on "delete my data", beside the state store's own deletion (e.g. alert subscriptions).
 ON_DELETE: list[Callable[[Turn], None]] = []
+# Option prefixes a person may pick by typing a word instead of its number ("tell me"), with the
+# system.yaml word list for each (the core's own: "more").
+WORDED: dict[str, str] = {}
 # Run before anything else, even a picture: each may take the message over (a chat handed to
 # helpline staff takes the person's messages while it is open).
 BEFORE: list[Callable[[Turn], list[Reply] | None]] = []

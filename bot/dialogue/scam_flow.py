@@ -7,9 +7,11 @@ rest on "why?" (a button whose value, like the pending question, carries flag id
 pasted SMS gets a second message, the text to send to PTA's spam number, ready to copy: the
 message alone, never the person's words around it. A described call is never quoted.
 
-The message is checked in memory. All that is kept is a fingerprint: a keyed hash of its
-text with digits and links masked, so the bot can say how many other people checked the same
-message this week. The fingerprint holds no number, link or name from the message."""
+The message is checked in memory. What is kept: a fingerprint, a keyed hash of its text with
+digits and links masked, so the bot can say how many other people checked the same message
+this week (it holds no number, link or name from the message); and, for a message with red
+flags or one of a group already kept, the tipline's group (tipline_flow.py): the text masked,
+who forwarded it as keyed tags, and staff's verdict once they check it."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import keyed
 from bot.content.load import Intent
-from bot.dialogue import scam_text
+from bot.dialogue import scam_text, tipline_flow
 from bot.dialogue.messages import Option, Reply
 from bot.dialogue.registry import CHOICES, INTERCEPTORS, PENDING, action, is_one_of
 from bot.dialogue.scam_report import SENDER, report_text
@@ -119,6 +121,8 @@ def forwarded(turn: Turn, match: Match) -> list[Reply] | None:
         return _report(turn, reading.message, verdict)
     if not verdict.flags and _real_code(turn, reading.message):
         return _report(turn, reading.message, verdict)
+    if tipline_flow.confirmed_scam(turn, reading.message):  # staff said so: told, whatever else it reads as
+        return _report(turn, reading.message, verdict)
     return None
 
 
@@ -142,24 +146,33 @@ def _own_story(turn: Turn, match: Match) -> list[Reply] | None:
 
 def _report(turn: Turn, message: str, verdict: ScamVerdict) -> list[Reply]:
     """The verdict on a pasted or forwarded message; with red flags, a second message with
-    the report for PTA's SMS number, ready to copy."""
+    the report for PTA's SMS number, ready to copy. When staff have checked a message of its
+    group (the tipline), that comes first; "not a scam" takes the verdict's place."""
     bot, content, lang = turn.bot, turn.bot.content, turn.lang
     turn.intent, turn.state.pending = INTENT, None
     if not verdict.flags and _real_code(turn, message):
         return [bot.reply(turn, content.text("scam_real_code", lang), bot.intent_options(turn, [SHARED]))]
     others = _count_and_seen(turn, message)
-    seen = [content.text("scam_seen_by_others", lang, count=str(others))] if others >= MIN_OTHERS else []
+    filed = tipline_flow.file(turn, message, verdict)
+    staff = filed.verdict if filed else None
+    if filed and staff == "not_scam":
+        said = tipline_flow.staff_said(turn, filed)
+        return [bot.reply(turn, said, bot.intent_options(turn, CLEAN_OPTIONS))]
+    seen = [content.text("scam_seen_by_others", lang, count=str(others))] \
+        if others >= MIN_OTHERS and not staff else []
     advice = content.text("scam_advice", lang)
-    if not verdict.flags:
+    tell = tipline_flow.tell_option(turn, filed)
+    if not verdict.flags and not staff:
         text = "\n\n".join([bot.scam_rules.describe(verdict, lang), *seen, advice])
-        return [bot.reply(turn, text, bot.intent_options(turn, CLEAN_OPTIONS))]
+        return [bot.reply(turn, text, tell + bot.intent_options(turn, CLEAN_OPTIONS))]
     # the scammer's number and words as received (PTA needs them), the person's own masked;
     # the copy held in the outbox until delivery has every number masked: none goes to disk
     report = report_text(message, turn.msg.verified_phone)
     how = "scam_report_sms" if report.startswith(f"{SENDER} ") else "scam_report_sms_known"
     after = [*seen, advice, content.text(how, lang), content.text("scam_report_call", lang)]
-    text, hidden = _fit(turn, [bot.scam_rules.describe(verdict, lang)], _ranked(turn, verdict), after)
-    first = bot.reply(turn, text, _options(turn, hidden, PASTE_OPTIONS))
+    said = tipline_flow.staff_said(turn, filed) if filed and staff else bot.scam_rules.describe(verdict, lang)
+    text, hidden = _fit(turn, [said], _ranked(turn, verdict), after)
+    first = bot.reply(turn, text, _options(turn, hidden, PASTE_OPTIONS, tell))
     copy = bot.reply(turn, report, keep=True)  # alone, so that it can be copied whole
     return [first, dataclasses.replace(copy, held_text=redact(report))]
 
@@ -209,10 +222,12 @@ def _reasons(turn: Turn, heading: str, flag_ids: list[str]) -> str:
     return f"{content.text(heading, lang)}\n{lines}"
 
 
-def _options(turn: Turn, hidden: list[str], intent_ids: list[str]) -> list[Option]:
+def _options(turn: Turn, hidden: list[str], intent_ids: list[str],
+             tell: list[Option] | None = None) -> list[Option]:
     """A "why?" button for the reasons not shown (their flag ids, as many as a button's value
-    holds; the pending question keeps them all, for a typed "why?"), then the intents."""
-    options = turn.bot.intent_options(turn, intent_ids)
+    holds; the pending question keeps them all, for a typed "why?"), "tell me when staff
+    confirm" if offered, then the intents."""
+    options = (tell or []) + turn.bot.intent_options(turn, intent_ids)
     if not hidden:
         return options
     turn.state.pending = f"{WHY_PENDING}:{','.join(hidden)}"
@@ -232,7 +247,8 @@ def _why(turn: Turn, flag_ids: list[str]) -> list[Reply] | None:
         return None
     turn.intent, turn.state.pending = INTENT, None
     text = _reasons(turn, "scam_more_reasons", flag_ids)
-    return [turn.bot.reply(turn, text, turn.bot.intent_options(turn, STORY_OPTIONS))]
+    tell = tipline_flow.carried(turn)  # the offer made under the verdict stays
+    return [turn.bot.reply(turn, text, tell + turn.bot.intent_options(turn, STORY_OPTIONS))]
 
 
 def _why_chosen(turn: Turn, value: str) -> list[Reply] | None:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # types only, from modules that import no part of the dialogu
     from bot.breaches.lookup import BreachLookup
     from bot.content.load import Content, Intent
     from bot.dialogue.desk import Desk, StaffPost
+    from bot.dialogue.tipline import Tipline
     from bot.state.sqlite_store import Retention, Store, UserState
     from bot.understanding.matcher import Matcher
     from bot.understanding.scam import ScamRules
@@ -30,6 +31,7 @@ class BotApi(Protocol):
     lookup: BreachLookup
     alerts: AlertStore | None
     desk: Desk | None
+    tipline: Tipline  # forwarded scams grouped, staff's verdicts
     retention: Retention
     secret: bytes
 

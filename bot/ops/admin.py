@@ -1,12 +1,17 @@
-"""The read-only admin page at /admin: messages and fallback rate per day, top intents, top
-groups of misses, helpfulness per intent and stale content, for the maintainers.
+"""The admin page at /admin: messages and fallback rate per day, top intents, top groups of
+misses, helpfulness per intent and stale content, for the maintainers; the tipline's groups of
+forwarded scams, with a form for staff's verdict.
 
 Access takes ADMIN_TOKEN, as `Authorization: Bearer <token>` or through the login form, which
 sets a cookie signed with a key derived from the token (HMAC-SHA256), HttpOnly, SameSite=Strict,
-for 12 hours; changing the token ends every session. Without a token the pages answer 404.
-Charts are inline SVG drawn here (no JavaScript, nothing fetched from elsewhere, so the page
-works offline); every bar carries its figure in a <title> and in data attributes. All text is
-escaped: misses are what people typed, redacted but still untrusted."""
+for 12 hours; changing the token ends every session. Without a token the pages answer 404. The
+one form that changes anything (a verdict) is refused unless it carries a token tied to the
+session cookie and comes from this origin; with a bearer token it needs neither.
+
+The pages are Jinja2 templates (bot/templates/admin/), autoescaped: misses and scams are what
+people typed, masked but still untrusted. Charts are inline SVG drawn from figures computed
+here (no JavaScript, nothing fetched from elsewhere, so the page works offline); every bar
+carries its figure in a <title> and in data attributes."""
 
 from __future__ import annotations
 
@@ -14,27 +19,31 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import re
 import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from html import escape
-from typing import Any
-from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.templating import Jinja2Templates
 
 from bot.content.check import stale_facts, stale_intents
 from bot.content.load import Content, Fact, Intent
 from bot.ops.misses import MissGroup, MissGrouper, mark_covered
 from bot.ops.stats import Figures, Stats, compute, window
 from bot.state.sqlite_store import DAY, Store
+from bot.state.tipline import VERDICTS
+from bot.templating import environment
 from bot.understanding.matcher import Matcher
+
+if TYPE_CHECKING:
+    from bot.dialogue.tipline import Tipline
 
 log = logging.getLogger(__name__)
 COOKIE = "mehfooz_admin"
@@ -46,6 +55,8 @@ MIN_TOKEN = 32  # characters: a shorter ADMIN_TOKEN leaves the admin pages off
 MAX_ADDRESSES = 10_000  # addresses whose failures are remembered (the oldest are forgotten)
 TOP = 12  # bars in the intent, helpfulness and miss charts
 MAX_COVERED = 50_000  # groups whose match is remembered before the memory starts over
+SCAMS_SHOWN = 25  # groups of forwarded scams listed
+MAX_NOTE = 500  # characters of staff's note on a verdict
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -83,6 +94,11 @@ class Access:
         fresh = now < int(expires) <= now + SESSION
         return hmac.compare_digest(signature.encode(), self._sign(int(expires)).encode()) and fresh
 
+    def csrf(self, cookie: str) -> str:
+        """The token a form of this session must carry: tied to the session cookie, which a page
+        of another site can neither read nor send (HttpOnly, SameSite=Strict)."""
+        return hmac.new(self._key, f"csrf:{cookie}".encode(), hashlib.sha256).hexdigest()
+
     def allowed(self, request: Request) -> bool:
         given = _bearer(request)
         return self.is_token(given) if given else self.valid_session(request.cookies.get(COOKIE, ""))
@@ -118,6 +134,7 @@ class Overview:
     days: int
     alerts: dict[str, int] | None = None  # breach alerts: subscribers, queued, sent, failed
     desk: dict | None = None  # the desk: open cases and first response times (Desk.overview)
+    scams: dict | None = None  # the tipline: "counts", and "groups" forwarded in the period
 
     def as_dict(self) -> dict:
         return {
@@ -129,6 +146,8 @@ class Overview:
                               for i in self.stale_intents],
             "alerts": self.alerts,
             "desk": self.desk,
+            "scams": None if self.scams is None else {
+                "counts": self.scams["counts"], "groups": [g.as_dict() for g in self.scams["groups"]]},
         }
 
 
@@ -170,16 +189,18 @@ def _days(request: Request) -> int:
 def admin_routes(store: Store, content: Content | Callable[[], Content], token: str,
                  reload: Callable[[], Awaitable[Any]] | None = None,
                  alerts: Callable[[], dict[str, int]] | None = None,
-                 desk: Callable[[int], dict] | None = None) -> list[Route]:
+                 desk: Callable[[int], dict] | None = None, tipline: Tipline | None = None) -> list[Route]:
     """The admin routes. `content` may be a function returning the content in use, so that
     the page follows a reload; `reload`, when given, is what `POST /admin/reload` runs (the
-    content reloader: its result has `ok`, `problems` and `intents`)."""
+    content reloader: its result has `ok`, `problems` and `intents`); `tipline`: the groups of
+    forwarded scams and staff's verdicts."""
     current = content if callable(content) else (lambda: content)
     if token and len(token) < MIN_TOKEN:
         log.error("admin: off, ADMIN_TOKEN is shorter than %d characters", MIN_TOKEN)
         token = ""
     access = Access(token) if token else None
     matchers = _Matchers()
+    templates = Jinja2Templates(env=environment())
 
     async def overview(request: Request) -> Overview:
         days = _days(request)
@@ -191,12 +212,14 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         used = current()
         alert_counts = alerts() if alerts else None
         desk_figures = desk(days) if desk else None
+        scams = ({"counts": tipline.store.counts(), "groups": tipline.trending(days, SCAMS_SHOWN)}
+                 if tipline else None)
 
         def build() -> Overview:
             groups = matchers.groups(used, misses)
             today = dt.datetime.now(dt.UTC).date()
             return Overview(compute(counts, votes, since, until), groups, stale_facts(used, today),
-                            stale_intents(used, today), days, alert_counts, desk_figures)
+                            stale_intents(used, today), days, alert_counts, desk_figures, scams)
 
         return await run_in_threadpool(build)
 
@@ -217,7 +240,15 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         refused = refuse(request)
         if refused:
             return refused
-        return HTMLResponse(render_page(await overview(request)), headers=HEADERS)
+        assert access is not None
+        cookie = request.cookies.get(COOKIE, "")
+        csrf = access.csrf(cookie) if cookie and access.valid_session(cookie) else ""
+        context = page_context(await overview(request), csrf)
+        return templates.TemplateResponse(request, "admin/page.html", context, headers=HEADERS)
+
+    def login_page(request: Request, message: str = "", status: int = 200) -> Response:
+        context = {"title": "Mehfooz admin: log in", "lang": "en", "message": message}
+        return templates.TemplateResponse(request, "admin/login.html", context, status, headers=HEADERS)
 
     async def data(request: Request) -> Response:
         refused = refuse(request)
@@ -229,15 +260,15 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         if access is None:
             return PlainTextResponse("Not Found", status_code=404)
         if request.method == "GET":
-            return HTMLResponse(render_login(), headers=HEADERS)
+            return login_page(request)
         now, address = time.time(), _address(request)
         body = await _read_form(request)
         right = body is not None and access.is_token(body.get("token", ""))
         if not right and access.throttled(address, now):
-            return HTMLResponse(render_login("Too many attempts; wait a minute."), 429, headers=HEADERS)
+            return login_page(request, "Too many attempts; wait a minute.", 429)
         if not right:
             access.failed(address, now)
-            return HTMLResponse(render_login("That token is not right."), 401, headers=HEADERS)
+            return login_page(request, "That token is not right.", 401)
         response = RedirectResponse("/admin", status_code=303, headers=HEADERS)
         response.set_cookie(COOKIE, access.session(now), max_age=SESSION, path="/admin", httponly=True,
                             samesite="strict", secure=_https(request))
@@ -266,8 +297,45 @@ def admin_routes(store: Store, content: Content | Callable[[], Content], token: 
         body = {"ok": result.ok, "problems": result.problems, "intents": result.intents}
         return JSONResponse(body, status_code=200 if result.ok else 409, headers=HEADERS)
 
+    async def confirm_scam(request: Request) -> Response:
+        """Staff's verdict on a group of forwarded scams: a bearer token, or the session cookie
+        with its form token from this origin. Those who asked are told by the alert sender."""
+        if access is None or tipline is None:
+            return PlainTextResponse("Not Found", status_code=404)
+        address, now = _address(request), time.time()
+        if access.throttled(address, now):
+            return PlainTextResponse("too many tries; wait a minute", status_code=429, headers=HEADERS)
+        bearer = _bearer(request)
+        body = await _read_form(request)
+        cookie = request.cookies.get(COOKIE, "")
+        if bearer:
+            allowed = access.is_token(bearer)
+        else:
+            allowed = (body is not None and access.valid_session(cookie) and _same_origin(request)
+                       and hmac.compare_digest(body.get("csrf", "").encode(), access.csrf(cookie).encode()))
+        if not allowed:
+            access.failed(address, now)
+            return PlainTextResponse("refused", status_code=403, headers=HEADERS)
+        given = body or {}
+        group, verdict = given.get("id", ""), given.get("verdict", "")
+        if not (group.isascii() and group.isdigit() and len(group) < 12) or verdict not in VERDICTS:
+            return PlainTextResponse("give id and verdict (scam or not_scam)", 400, headers=HEADERS)
+        note = given.get("note", "")[:MAX_NOTE]
+        queued = await run_in_threadpool(tipline.decide, int(group), verdict, note)
+        if queued is None:
+            return PlainTextResponse(f"no group {group}", status_code=404, headers=HEADERS)
+        log.info("admin: staff's verdict on scam group %s: %s", group, verdict)
+        if bearer:
+            done = {"id": int(group), "verdict": verdict, "followups_queued": queued}
+            return JSONResponse(done, headers=HEADERS)
+        days = given.get("days", "")
+        back = f"/admin?days={days}#scam-{group}" if days.isascii() and days.isdigit() and len(days) < 4 \
+            else "/admin"
+        return RedirectResponse(back, status_code=303, headers=HEADERS)
+
     return [
         Route("/admin", page, methods=["GET"]),
+        Route("/admin/scams/confirm", confirm_scam, methods=["POST"]),
         Route("/admin/data.json", data, methods=["GET"]),
         Route("/admin/reload", reload_content, methods=["POST"]),
         Route("/admin/login", login, methods=["GET", "POST"]),
@@ -287,6 +355,15 @@ def _bearer(request: Request) -> str:
     return given.strip() if scheme.lower() == "bearer" else ""
 
 
+def _same_origin(request: Request) -> bool:
+    """A browser's post from this site: its Origin (when sent: "null" under the page's
+    no-referrer policy) names this host, and its Sec-Fetch-Site (when sent) says same-origin."""
+    origin = request.headers.get("origin", "null")
+    if origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        return False
+    return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
+
+
 def _https(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
@@ -304,46 +381,9 @@ async def _read_form(request: Request) -> dict[str, str] | None:
         return None
 
 
-# --- HTML and SVG ---
-STYLE = """
-body{font:15px/1.4 system-ui,sans-serif;margin:0 auto;max-width:960px;padding:1em;color:#222}
-h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em}
-svg{width:100%;height:auto;background:#fafafa;border:1px solid #eee}
-.bar{fill:#3b6ea5}.bar.fallback,.bar.miss{fill:#c0504d}.bar.covered{fill:#9bbb59}
-text{font-size:11px;fill:#333}text.value{font-size:10px}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3em;text-align:left;
-vertical-align:top}.num{text-align:right}.muted{color:#777}
-form.login{max-width:22em;margin:4em auto}input{width:100%;padding:.4em;margin:.4em 0}
-"""
-
-
-# Bidirectional controls (embeddings, overrides, isolates, marks) in what people typed would
-# reorder the page around them (U+202E turns "gpj.exe" around); shown as their code instead.
-_BIDI = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
-
-
-def _e(value: object) -> str:
-    """The one escaping function: HTML-escaped, bidi controls made visible."""
-    return _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", escape(str(value), quote=True))
-
-
+# --- the pages: templates (bot/templates/admin/), charts as inline SVG drawn from figures here ---
 def _pct(share: float | None) -> str:
     return "-" if share is None else f"{share * 100:.1f}%"
-
-
-def _document(title: str, body: str) -> str:
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<style>{STYLE}</style></head><body>{body}</body></html>")
-
-
-def render_login(message: str = "") -> str:
-    note = f'<p role="alert">{_e(message)}</p>' if message else ""
-    return _document("Mehfooz admin: log in", (
-        '<form class="login" method="post" action="/admin/login"><h1>Mehfooz admin</h1>'
-        f'{note}<label for="token">Admin token</label>'
-        '<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>'
-        '<button id="login" type="submit">Log in</button></form>'))
 
 
 @dataclass(frozen=True)
@@ -354,52 +394,73 @@ class Bar:
     css: str = ""  # an extra class: fallback, miss, covered
 
 
-def column_chart(chart_id: str, bars: list[Bar], top: float, caption: str, percent: bool = False) -> str:
+@dataclass(frozen=True)
+class Mark:
+    """One bar as drawn: where, how large, and the texts beside it."""
+
+    bar: Bar
+    value: str  # data-value
+    x: str
+    y: str
+    width: str
+    height: str
+    shown: str | None = None  # the figure written beside (or above) the bar, when it fits
+    shown_x: str = ""
+    shown_y: str = ""
+    tick: str | None = None  # the label under a column (about seven of them) or left of a bar
+    tick_x: str = ""
+    tick_y: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    kind: str  # "column": one bar per period; "bar": one per intent or group
+    caption: str
+    width: int
+    height: int
+    marks: list[Mark]
+    axis: str = ""  # the top of the scale (columns)
+    left: int = 0
+    base: int = 0  # where the columns stand
+
+
+def _f(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def column_chart(chart_id: str, bars: list[Bar], top: float, caption: str, percent: bool = False) -> Chart:
     """Vertical bars, one per period, with the value above each when they fit."""
     width, height, left, bottom = 720, 220, 56, 30
     slot = (width - left - 10) / max(len(bars), 1)
     plot = height - bottom - 20
-    parts = [f'<svg id="{_e(chart_id)}" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{_e(caption)}"><title>{_e(caption)}</title>',
-             f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" '
-             'stroke="#999"/>',
-             f'<text x="{left - 4}" y="24" text-anchor="end">{_e(_axis(top, percent))}</text>']
+    ticks = _ticks(len(bars))
+    marks = []
     for index, bar in enumerate(bars):
         x = left + index * slot
         h = plot * bar.value / top if top else 0
         y = height - bottom - h
-        parts.append(
-            f'<g class="bar {_e(bar.css)}" data-label="{_e(bar.label)}" data-value="{_e(_num(bar.value))}">'
-            f'<title>{_e(bar.title)}</title>'
-            f'<rect x="{x + slot * 0.1:.1f}" y="{y:.1f}" width="{slot * 0.8:.1f}" height="{h:.1f}"/></g>')
         shown = _axis(bar.value, percent)
-        if bar.value and len(shown) * 6 < slot:  # the figure above the bar, when it fits
-            parts.append(f'<text class="value" x="{x + slot / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">'
-                         f"{_e(shown)}</text>")
-        if index in _ticks(len(bars)):
-            parts.append(f'<text x="{x + slot / 2:.1f}" y="{height - 10}" text-anchor="middle">'
-                         f"{_e(bar.label[5:] if len(bar.label) == 10 else bar.label)}</text>")  # MM-DD
-    return "".join(parts) + "</svg>"
+        fits = bool(bar.value) and len(shown) * 6 < slot  # the figure above the bar, when it fits
+        tick = (bar.label[5:] if len(bar.label) == 10 else bar.label) if index in ticks else None  # MM-DD
+        marks.append(Mark(bar, _num(bar.value), _f(x + slot * 0.1), _f(y), _f(slot * 0.8), _f(h),
+                          shown if fits else None, _f(x + slot / 2), _f(y - 3), tick, _f(x + slot / 2),
+                          str(height - 10)))
+    return Chart(chart_id, "column", caption, width, height, marks, _axis(top, percent), left,
+                 height - bottom)
 
 
-def bar_chart(chart_id: str, bars: list[Bar], top: float, caption: str, percent: bool = False) -> str:
+def bar_chart(chart_id: str, bars: list[Bar], top: float, caption: str, percent: bool = False) -> Chart:
     """Horizontal bars, one per intent or group, labelled on the left."""
     row, left, width = 22, 260, 720
-    height = row * max(len(bars), 1) + 10
-    parts = [f'<svg id="{_e(chart_id)}" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{_e(caption)}"><title>{_e(caption)}</title>']
-    if not bars:
-        parts.append('<text x="10" y="20">nothing yet</text>')
+    marks = []
     for index, bar in enumerate(bars):
         y = 5 + index * row
         w = (width - left - 70) * bar.value / top if top else 0
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 15}" text-anchor="end">{_e(_short(bar.label))}</text>'
-            f'<g class="bar {_e(bar.css)}" data-label="{_e(bar.label)}" data-value="{_e(_num(bar.value))}">'
-            f'<title>{_e(bar.title)}</title>'
-            f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 6}"/></g>'
-            f'<text class="value" x="{left + w + 4:.1f}" y="{y + 15}">{_e(_axis(bar.value, percent))}</text>')
-    return "".join(parts) + "</svg>"
+        marks.append(Mark(bar, _num(bar.value), str(left), str(y + 3), _f(w), str(row - 6),
+                          _axis(bar.value, percent), _f(left + w + 4), str(y + 15), _short(bar.label),
+                          str(left - 6), str(y + 15)))
+    return Chart(chart_id, "bar", caption, width, row * max(len(bars), 1) + 10, marks, left=left)
 
 
 def _num(value: float) -> str:
@@ -420,7 +481,8 @@ def _ticks(n: int) -> set[int]:
     return set(range(n - 1, -1, -step))  # counted back from the last, so that none overlap
 
 
-def _charts(o: Overview) -> str:
+def charts(o: Overview) -> list[tuple[str, Chart]]:
+    """The page's charts, each under its heading."""
     periods = o.stats.periods
     messages = [Bar(p, f.messages, f"{p}: {f.messages} messages") for p, f in periods]
     rates = [Bar(p, f.fallback_rate or 0.0, f"{p}: {_pct(f.fallback_rate)} not understood "
@@ -432,99 +494,36 @@ def _charts(o: Overview) -> str:
                    key=lambda item: (item[1].helpful, -(item[1].up + item[1].down), item[0]))[:TOP]
     helpful = [Bar(i, f.helpful or 0.0, f"{i}: {_pct(f.helpful)} helpful ({f.up} 👍, {f.down} 👎)")
                for i, f in rated]
-    return "".join([
-        "<h2>Messages per day</h2>",
-        column_chart("messages-chart", messages, max((b.value for b in messages), default=0) or 1,
-                     "Messages per day"),
-        "<h2>Not understood (fallback rate) per day</h2>",
-        column_chart("fallback-chart", rates, 1.0, "Fallback rate per day", percent=True),
-        "<h2>Top intents</h2>",
-        bar_chart("intents-chart", top_intents, max((b.value for b in top_intents), default=0) or 1,
-                  "Messages per intent"),
-        "<h2>Helpfulness per intent (least helpful first)</h2>",
-        bar_chart("helpful-chart", helpful, 1.0, "Share of 👍 per intent", percent=True),
-    ])
+    return [
+        ("Messages per day", column_chart("messages-chart", messages, _top(messages), "Messages per day")),
+        ("Not understood (fallback rate) per day",
+         column_chart("fallback-chart", rates, 1.0, "Fallback rate per day", percent=True)),
+        ("Top intents", bar_chart("intents-chart", top_intents, _top(top_intents), "Messages per intent")),
+        ("Helpfulness per intent (least helpful first)",
+         bar_chart("helpful-chart", helpful, 1.0, "Share of 👍 per intent", percent=True)),
+    ]
 
 
-def _misses_section(o: Overview) -> str:
+def _top(bars: list[Bar]) -> float:
+    return max((b.value for b in bars), default=0) or 1
+
+
+def _when(moment: float | None) -> str:
+    return dt.datetime.fromtimestamp(moment, dt.UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def page_context(o: Overview, csrf: str = "") -> dict[str, Any]:
+    """What the admin page's template shows."""
     open_groups = [g for g in o.misses if not g.covered]
-    covered = len(o.misses) - len(open_groups)
     shown = open_groups[:TOP]
     bars = [Bar(g.representative, g.count, f"{g.count} × {g.representative}", "miss") for g in shown]
-    rows = "".join(
-        f'<tr><td class="num">{g.count}</td><td dir="auto">{_e(g.representative)}</td>'
-        f'<td dir="auto">{"<br>".join(_e(x) for x in g.examples) or "-"}</td>'
-        f'<td>{_e(", ".join(f"{lang} {n}" for lang, n in g.langs.items()))}</td></tr>'
-        for g in shown)
-    note = (f'<p class="muted">{covered} group(s) that the current content now answers are not shown '
-            f"(<code>python -m bot intents misses --all</code>).</p>" if covered else "")
-    return ("<h2>Top groups of messages not understood</h2>"
-            + bar_chart("misses-chart", bars, max((b.value for b in bars), default=0) or 1, "Top miss groups")
-            + note + '<table id="misses"><tr><th class="num">count</th><th>message (redacted)</th>'
-            f"<th>also</th><th>languages</th></tr>{rows}</table>")
-
-
-def _stale_section(o: Overview) -> str:
-    facts = "".join(
-        f"<tr><td>{_e(f.key)}</td><td>{_e(f.value)}</td><td>{_e(f.checked)}</td><td>{_link(f.source)}</td></tr>"
-        for f in o.stale_facts) or '<tr><td colspan="4" class="muted">none</td></tr>'
-    intents = "".join(f"<li>{_e(i.id)}: last reviewed {_e(i.reviewed or 'never')}</li>"
-                      for i in o.stale_intents)
-    return ("<h2>Facts to re-check (checked over 180 days ago)</h2>"
-            '<table id="stale-facts"><tr><th>fact</th><th>value</th><th>checked</th><th>source</th></tr>'
-            f"{facts}</table><h2>Intents to review (over a year)</h2>"
-            f'<ul id="stale-intents">{intents or "<li class=muted>none</li>"}</ul>')
-
-
-def _link(url: str) -> str:
-    if url.startswith(("https://", "http://")):
-        return f'<a href="{_e(url)}" rel="noreferrer noopener">{_e(_short(url, 60))}</a>'
-    return _e(url)
-
-
-def _summary(o: Overview) -> str:
+    misses = bar_chart("misses-chart", bars, _top(bars), "Top miss groups")
     total: Figures = o.stats.total
-    return (f'<p id="summary">{_e(o.stats.since)} to {_e(o.stats.until)} (UTC): '
-            f'<b id="total-messages">{total.messages}</b> messages, '
-            f'<b id="total-fallback">{_pct(total.fallback_rate)}</b> not understood, '
-            f'<b id="total-helpful">{_pct(total.helpful)}</b> helpful ({total.up} 👍, {total.down} 👎). '
-            f'Last <a href="/admin?days=7">7</a>, <a href="/admin?days=30">30</a>, '
-            f'<a href="/admin?days=90">90</a> days.</p>')
-
-
-def render_page(o: Overview) -> str:
-    return _document("Mehfooz admin", (
-        f'<h1>Mehfooz admin</h1><form method="post" action="/admin/logout"><button>Log out</button></form>'
-        f"{_summary(o)}{_charts(o)}{_misses_section(o)}{_stale_section(o)}{_alerts_section(o)}"
-        f"{_desk_section(o)}"))
-
-
-def _alerts_section(o: Overview) -> str:
-    if o.alerts is None:
-        return ""
-    cells = "".join(f'<tr><td>{_e(name)}</td><td class="num" id="alerts-{_e(name)}">{_e(n)}</td></tr>'
-                    for name, n in o.alerts.items())
-    return f'<h2>Breach alerts</h2><table id="alerts">{cells}</table>'
-
-
-
-def _desk_section(o: Overview) -> str:
-    """The desk: each open case (how long the person has waited for staff), and how soon
-    staff first answered the cases of the period."""
-    if o.desk is None:
-        return ""
-    rows = "".join(
-        f'<tr><td class="num">{_e(c["case"])}</td><td>{_e(c["lang"])}</td>'
-        f'<td>{_e(dt.datetime.fromtimestamp(c["opened"], dt.UTC).strftime("%Y-%m-%d %H:%M"))}</td>'
-        f'<td class="num">{_e(c["from_person"])} / {_e(c["from_staff"])}</td>'
-        f'<td class="num">{_e("-" if c["waiting_minutes"] is None else c["waiting_minutes"])}</td></tr>'
-        for c in o.desk["open"]) or '<tr><td colspan="5" class="muted">none</td></tr>'
-    first = o.desk["first_response"]
-    minutes = {k: "-" if first[k] is None else f"{first[k] / 60:.1f} min"
-               for k in ("median_seconds", "p90_seconds")}
-    return ('<h2>Desk: open cases</h2><table id="desk-open"><tr><th class="num">case</th><th>language</th>'
-            '<th>opened (UTC)</th><th class="num">messages in / out</th><th class="num">waiting (min)</th>'
-            f'</tr>{rows}</table><p id="desk-response">First staff reply, cases opened in the period: median '
-            f'<b id="desk-median">{minutes["median_seconds"]}</b>, 90th percentile '
-            f'<b id="desk-p90">{minutes["p90_seconds"]}</b> ({_e(first["answered"])} answered, '
-            f'{_e(first["unanswered"])} not yet).</p>')
+    first = o.desk["first_response"] if o.desk else None
+    return {
+        "title": "Mehfooz admin", "lang": "en", "o": o, "total": total, "pct": _pct, "charts": charts(o),
+        "misses_chart": misses, "misses": shown,
+        "covered": len(o.misses) - len(open_groups), "when": _when, "csrf": csrf,
+        "desk_minutes": {k: "-" if first[k] is None else f"{first[k] / 60:.1f} min"
+                         for k in ("median_seconds", "p90_seconds")} if first else {},
+    }

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+# The tipline's counts, read from the state store at each scrape (shared by every worker): no
+# per-person figure, only totals.
+TIPLINE = {
+    "groups": ("mehfooz_scam_groups", "Groups of forwarded scams kept (the tipline)"),
+    "confirmed": ("mehfooz_scam_groups_confirmed", "Groups of forwarded scams staff gave a verdict on"),
+    "followups_sent": ("mehfooz_scam_followups_sent", "Messages telling people staff's verdict, sent"),
+}
 
 
 class Metrics:
@@ -30,6 +42,10 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_tipline(self, counts: Callable[[], dict[str, int]]) -> None:
+        """Report the tipline's counts (TIPLINE) from `counts()` at each scrape."""
+        self.registry.register(_TiplineCounts(counts))
+
     def handled(self, channel: str, status: str, intent: str | None) -> None:
         self.outcomes.labels(channel, status).inc()
         if status == "answered" and intent:
@@ -39,3 +55,17 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _TiplineCounts(Collector):
+    def __init__(self, counts: Callable[[], dict[str, int]]):
+        self.counts = counts
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        try:
+            found = self.counts()
+        except Exception:  # a store that does not answer: no figures this time, not a failed scrape
+            return
+        for key, (name, about) in TIPLINE.items():
+            kind = CounterMetricFamily if key == "followups_sent" else GaugeMetricFamily
+            yield kind(name, about, value=found.get(key, 0))

@@ -40,6 +40,8 @@ class Retention:
     scam: int = 7 * DAY  # a scam fingerprint counts (and is kept) for a week
     outbox: int = 3600  # replies never confirmed delivered: channels stop re-delivering within the hour
     cases: int = 30 * DAY  # a closed desk case stays tied to its person (and its staff topic) this long
+    tipline: int = 30 * DAY  # a scam group (masked text, who forwarded it) after its last forward
+    tell: int = 7 * DAY  # an address kept to tell a person staff's verdict, at most
 
 
 class StoreBusy(sqlite3.OperationalError):

@@ -41,7 +41,9 @@ from bot.config import Settings
 from bot.content.load import DEFAULT_DIR, Content, load_content
 from bot.dialogue.core import Bot, Limits
 from bot.dialogue.messages import Incoming
+from bot.dialogue.tipline import Tipline
 from bot.state.sqlite_store import Store
+from bot.state.tipline import tipline_store
 from bot.testing.fake_telegram import FakeTelegram, button_update, contact_update, text_update
 from bot.testing.fake_twilio import ACCOUNT_SID, message_sid
 from bot.testing.http import serve_asgi
@@ -292,6 +294,8 @@ class CoreRig:
         self.bot = copy.copy(self.bot)
         self.bot.store = Store(self.db)
         self.bot.lookup = BreachLookup(self.bot.store, self.bot.secret)
+        self.bot.tipline = Tipline(tipline_store(self.bot.store), self.bot.secret,
+                                   retention=self.bot.retention)  # the scam groups in the new file
         return self.bot
 
     def close(self) -> None:

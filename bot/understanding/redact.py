@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.understanding.normalise import DIGITS, EMAIL, URL
+from bot.understanding.scam_fold import TLDS
 
 # What people put between groups of digits: spaces, hyphens, dots, and the dashes a phone's
 # keyboard or autocorrect makes of a hyphen (en, em, figure and minus signs).
@@ -227,3 +228,27 @@ def redact(text: str) -> str:
     text = NAME.sub("<name>", text)
     text = ADDRESS.sub("<address>", text)
     return LONGDIGITS.sub("<number>", text)
+
+
+# A bare web address, host alone ("jazz-cash.secure-check.xyz", "bisp-gov.pk"): what `URL`
+# leaves when there is no scheme, "www." or path.
+HOST = re.compile(rf"(?<![\w@.-])(?:[a-z0-9-]{{1,63}}\.){{1,8}}(?:{TLDS})(?![\w-])",
+                   re.IGNORECASE)
+# Words after a greeting that are no one's name: "Dear Customer", "Hi there", "محترم صارف".
+_NOT_A_NAME = ("customer|customers|user|users|sir|madam|mam|maam|member|members|subscriber|client|valued|"
+               "beneficiary|applicant|candidate|winner|friend|friends|all|there|brother|sister|bhai|behan|ji|"
+               "jee|sahab|sahib|card|account|holder|student|parents|team|صارف|صارفین|کسٹمر|ممبر|صاحب|جی|"
+               "بھائی|بہن|دوست|امیدوار")
+# A name after a greeting or a title: "Dear Sara Ahmed,", "Mr. Ali", "janab Bilal", "محترم علی خان".
+GREETED = re.compile(
+    rf"(?P<title>(?i:\b(?:dear|hi|hello|hey|respected|mr|mrs|ms|miss|janab|jnab|mohtaram|muhtaram)\b\.?))\s+"
+    rf"(?!(?i:{_NOT_A_NAME})\b)[^\W\d_]{{2,}}(?:\s+[A-Z][^\W\d_]+)?"
+    rf"|(?P<urdu>محترم|محترمہ|جناب|پیارے|عزیز)\s+(?!(?:{_NOT_A_NAME})(?!\w))[^\W\d_]{{2,}}(?:\s+(?!(?:آپ|ہم|کا|کی|کو)(?!\w))[^\W\d_]{{2,}})?")
+
+
+def mask_forwarded(text: str) -> str:
+    """A forwarded message as staff may read it and the tipline keeps it: a password told
+    outright, then `redact`, then the hosts of links written without a scheme, and names after
+    a greeting ("Dear Sara"). No phone number, link host or name is left."""
+    masked = HOST.sub("<link>", redact(PASSWORD.sub("<password>", text)))
+    return GREETED.sub(lambda m: f"{m.group('title') or m.group('urdu')} <name>", masked)

@@ -1,0 +1,86 @@
+"""`python -m bot scams ...`: the tipline for staff (bot/dialogue/tipline.py).
+
+    scams trending [--days N] [--json] [--limit N]   groups of forwarded scams by the people who
+                                                     forwarded them in the last N days
+    scams confirm ID --verdict scam|not_scam [--note TEXT]
+                                                     record staff's verdict; the people who asked
+                                                     are told by `alerts send` (and the service)
+
+The groups are in the state store (BOT_DB, or Redis with BOT_STATE_URL); nothing here names
+anyone: the text is masked, the people are a count."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+
+from bot.config import Settings
+from bot.state.tipline import VERDICTS
+
+
+def _tipline(settings: Settings):  # noqa: ANN202 - (Tipline, store), built here to keep imports light
+    from bot.runtime import build_tipline
+    from bot.state.backend import open_store
+
+    store = open_store(settings)
+    return build_tipline(settings, store), store
+
+
+def when(moment: float | None) -> str | None:
+    return dt.datetime.fromtimestamp(moment, dt.UTC).isoformat(timespec="seconds") if moment else None
+
+
+def cmd_trending(args: argparse.Namespace) -> int:
+    tipline, store = _tipline(Settings.from_env())
+    try:
+        groups = tipline.trending(args.days, args.limit)
+    finally:
+        store.close()
+    rows = [{**g.as_dict(), "first_seen": when(g.first), "last_seen": when(g.last),
+             "decided": when(g.decided)} for g in groups]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    print("id\tpeople\tfirst seen (UTC)\tlast seen (UTC)\tbot\tstaff\twaiting\ttext (masked)")
+    for r in rows:
+        print("\t".join(str("-" if v is None else v) for v in (
+            r["id"], r["people"], r["first_seen"], r["last_seen"], r["bot_verdict"], r["staff_verdict"],
+            r["waiting"], r["text"])))
+    return 0
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    tipline, store = _tipline(Settings.from_env())
+    try:
+        queued = tipline.decide(args.id, args.verdict, args.note)
+    finally:
+        store.close()
+    if queued is None:
+        print(f"no group {args.id} (see `python -m bot scams trending`)", file=sys.stderr)
+        return 1
+    print(json.dumps({"id": args.id, "verdict": args.verdict, "followups_queued": queued}))
+    return 0
+
+
+def _days(value: str) -> int:
+    days = int(value)
+    if not 1 <= days <= 3650:
+        raise argparse.ArgumentTypeError("days: 1 to 3650")
+    return days
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    scams = sub.add_parser("scams", help="the tipline: scams people forward, and staff's verdict")
+    ssub = scams.add_subparsers(dest="scams_command", required=True)
+    trending = ssub.add_parser("trending", help="groups of forwarded scams, most people first")
+    trending.add_argument("--days", type=_days, default=7, help="forwarded in the last N days (default 7)")
+    trending.add_argument("--limit", type=int, default=0, help="the first N groups only")
+    trending.add_argument("--json", action="store_true")
+    trending.set_defaults(func=cmd_trending)
+    confirm = ssub.add_parser("confirm", help="record staff's verdict on a group; those who asked are told")
+    confirm.add_argument("id", type=int)
+    confirm.add_argument("--verdict", required=True, choices=VERDICTS)
+    confirm.add_argument("--note", default="", help="for staff: why (shown in trending and on /admin)")
+    confirm.set_defaults(func=cmd_confirm)
