@@ -126,7 +126,7 @@ def test_a_glossary_variant_is_a_warning(copy):
 
 # --- retention figures follow the settings ---
 FIGURES = {"BOT_KEEP_STATE_DAYS": "13", "BOT_KEEP_SEEN_DAYS": "3", "BOT_KEEP_MISSES_DAYS": "41",
-           "BOT_KEEP_CASES_DAYS": "17"}
+           "BOT_KEEP_CASES_DAYS": "17", "BOT_KEEP_TIPLINE_DAYS": "23"}
 DAY_WORD = {"en": "days", "roman_ur": "din", "ur": "دن"}
 PRIVACY = {"en": "what do you store about me", "roman_ur": "aap mere bare mein kya save karte ho",
            "ur": "آپ میرے بارے میں کیا محفوظ کرتے ہیں"}
@@ -140,7 +140,7 @@ def test_privacy_states_the_configured_retention(tmp_path, lang):
         summary = bot.handle(Incoming("terminal", f"privacy-{lang}", PRIVACY[lang]))
         assert (summary.intent, summary.lang) == ("bot_privacy", lang)
         full = bot.handle(Incoming("terminal", f"privacy-{lang}", "", choice="more:bot_privacy"))
-        for reply, shown in ((summary.replies[0], ("13", "41")), (full.replies[0], ("13", "3", "41", "17"))):
+        for reply, shown in ((summary.replies[0], ("13", "41", "23")), (full.replies[0], ("13", "3", "41", "17", "23"))):
             for days in shown:
                 assert f"{days} {DAY_WORD[lang]}" in reply.text, (lang, days)
             assert "30" not in reply.text and "90" not in reply.text and "{" not in reply.text

@@ -40,5 +40,6 @@ def test_the_wal_stays_bounded_under_writes_that_never_pause(tmp_path):
     store.close()
     assert n > 0.8 * rate * seconds, "too few commits to show anything"
     assert checkpointer.rewinds > 10, checkpointer.rewinds
-    # a rewind every 0.05 s: the WAL holds a few rounds' commits (a few MB), not all of them
-    assert largest < 8 * 1024 * 1024, f"WAL reached {largest / 2**20:.1f} MB after {n} commits"
+    # a rewind every 0.05 s: the WAL holds a few rounds' commits (a few MB; 8.5 MB seen on a
+    # busy machine, where the checkpointer waits for a core), not all of them (24 MB or more)
+    assert largest < 12 * 1024 * 1024, f"WAL reached {largest / 2**20:.1f} MB after {n} commits"
