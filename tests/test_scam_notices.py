@@ -109,3 +109,11 @@ def test_a_red_flag_that_is_a_scam_on_its_own_outweighs_a_model_that_sees_nothin
 ])
 def test_scams_dressed_as_notices_are_still_called_scams(text):
     assert RULES.check(text).verdict == "likely_scam"
+
+
+def test_a_shop_named_by_its_web_address_in_a_card_alert_is_not_a_link():
+    alert = "Dear Customer, PKR 2,000 charged at NETFLIX.COM on your card ending 0789 on 28 Feb"
+    assert "netflix com" in RULES.prepare(alert) and "link" not in FLAGS.check(alert).flags
+    for fake in ["Your transaction at amazon-refund.top was flagged, click here to cancel it",
+                 "Purchase of PKR 50,000 at daraz.pk.verify-now.xyz. Not you? Cancel at the link"]:
+        assert "link" in FLAGS.check(fake).flags

@@ -57,6 +57,9 @@ _MOBILE = (r"(?:(?<![\d+])(?:\+?92|0092|0)\W?3\d{2}\W?\d{3}\W?\d{4}(?!\d)"
            r"|(?<![\w+])(?:\+?92|0)?3\d{0,2}[x*]{2,}(?:\W?[x*\d]{3,})?)")
 _MOBILE_FOUND = re.compile(_MOBILE)
 ACCOUNT_NUMBER = "accountnumber"  # what a mobile number that is a wallet account becomes
+# A shop's web address as a card alert names it ("charged at NETFLIX.COM"): read as words, not a link.
+_MERCHANT_SITE = re.compile(
+    r"(?<![\w.-])(?:www\.)?[a-z0-9]+(?:\.[a-z0-9]+)*\.(?:com|net|org|pk|co|in|io|uk|us)\b(?![./-])")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 # More than three signs in a row ("( ( ( ( (", "!!!!!!"): kept to three. A pattern's `\W*`
 # tried from every sign of a long run costs the square of its length.
@@ -211,6 +214,7 @@ class ScamRules:
     model_flag: Flag | None = None  # named when the model finds a scam that no flag explains
     official_codes: re.Pattern[str] | None = None  # the registry's short codes, as whole numbers
     accounts: re.Pattern[str] | None = None  # where a mobile number is a wallet account, not a contact
+    merchants: re.Pattern[str] | None = None  # where a web address names the shop a card was used at
     brands: tuple[str, ...] = ()  # the names in official domains (hbl, easypaisa): never a sender's own site
 
     @classmethod
@@ -229,6 +233,7 @@ class ScamRules:
         caps = [c for c in (_cap(item, problems) for item in raw.get("caps") or []) if c]
         spelling = _spelling(raw.get("spelling"), problems)
         accounts = _compile(raw.get("account_numbers"), "account_numbers", problems, codes)
+        merchants = _compile(raw.get("merchant_sites"), "merchant_sites", problems)
         ids = [f.id for f in flags]
         problems += [f"{RULES_FILE}: flag '{i}' is defined twice" for i in set(ids) if ids.count(i) > 1]
         for cap in caps:
@@ -265,7 +270,7 @@ class ScamRules:
         texts = {name: {lang: str(verdicts[name][lang]).strip() for lang in LANGS} for name in VERDICTS}
         codes_found = re.compile(r"(?<![\d*])(?:" + "|".join(codes) + r")(?![\d#])") if codes else None
         return cls(tuple(flags), thresholds, texts, official, numbers, spelling, tuple(caps), model,
-                   model_flag, codes_found, accounts, _brands(raw.get("official_domains") or []))
+                   model_flag, codes_found, accounts, merchants, _brands(raw.get("official_domains") or []))
 
     def prepare(self, text: str) -> str:
         """The text as the rules read it: disguise undone, normalised, the registry's own
@@ -281,6 +286,8 @@ class ScamRules:
             text = _PHONE_LIKE.sub(self._official_number, text)
         if self.accounts:
             text = self.accounts.sub(_as_accounts, text)
+        if self.merchants:
+            text = self.merchants.sub(_as_merchant, text)
         if self.official:
             text = self.official.sub(f" {OFFICIAL_LINK} ", text)
         text = _PLAIN_LINK.sub(functools.partial(self._own_link, text), text)
@@ -417,6 +424,11 @@ _BORROWED = {"meezan", "alfalah", "askari", "faysal", "jazz", "easypaisa", "easy
 def _as_accounts(found: re.Match[str]) -> str:
     """The mobile numbers inside an `account_numbers` match, read as account numbers."""
     return _MOBILE_FOUND.sub(f" {ACCOUNT_NUMBER} ", found.group())
+
+
+def _as_merchant(found: re.Match[str]) -> str:
+    """The shop's web address inside a `merchant_sites` match as its name: "netflix com"."""
+    return _MERCHANT_SITE.sub(lambda site: site.group().replace(".", " "), found.group())
 
 
 def _rule_name(item: Any, kind: str, keys: set[str], problems: list[str]) -> str | None:

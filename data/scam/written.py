@@ -55,7 +55,7 @@ SLOTS = {
     "NAME": ["MUHAMMAD ASIF", "SANA KHAN", "IMRAN ALI", "AYESHA BIBI", "ZAIN UL ABIDIN", "HIRA NOOR"],
     "wmobile": ["03450001234", "923000001122", "0300-0005566", "03120007788", "923330009911"],
     "mask": ["**1234", "xxx5521", "*0789", "0002****4410", "XXXX9032"],
-    "merchant": ["FOOD PANDA KARACHI", "DARAZ PK", "CARREFOUR LAHORE", "NETFLIX.COM", "IMTIAZ SUPER MARKET",
+    "merchant": ["FOOD PANDA KARACHI", "DARAZ PK", "CARREFOUR LAHORE", "NETFLIX.COM", "IMTIAZ SUPER MARKET", "Amazon.com",
                  "SHELL PAKISTAN"],
     "biller": ["K-Electric", "LESCO", "SNGPL", "PTCL", "IESCO", "1Bill", "Nayatel"],
     "city": ["KARACHI", "LAHORE", "ISLAMABAD", "MULTAN"],
