@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.understanding.scam import ACCOUNT_NUMBER, OFFICIAL_LINK, ScamRules
+from bot.understanding.scam import ACCOUNT_NUMBER, OFFICIAL_LINK, UAN, ScamRules
 
 RULES = ScamRules.load()  # the rules and the model, as the bot checks
 FLAGS = replace(RULES, model=None)  # the rules alone
@@ -117,3 +117,11 @@ def test_a_shop_named_by_its_web_address_in_a_card_alert_is_not_a_link():
     for fake in ["Your transaction at amazon-refund.top was flagged, click here to cancel it",
                  "Purchase of PKR 50,000 at daraz.pk.verify-now.xyz. Not you? Cancel at the link"]:
         assert "link" in FLAGS.check(fake).flags
+
+
+def test_a_companys_uan_is_read_as_its_helpline_and_is_no_contact_red_flag():
+    text = "Dear Customer, your login to HBL mobile banking failed. For details Call/WhatsApp 021-111-000-456"
+    assert UAN in RULES.prepare(text) and "personal_contact" not in FLAGS.check(text).flags
+    assert UAN not in RULES.prepare("Call me at 0300-1112223")
+    fake = "HBL: your login failed. For details call 021-111-000-456 or WhatsApp our officer 0300-0001234"
+    assert "personal_contact" in FLAGS.check(fake).flags

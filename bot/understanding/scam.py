@@ -57,6 +57,10 @@ _MOBILE = (r"(?:(?<![\d+])(?:\+?92|0092|0)\W?3\d{2}\W?\d{3}\W?\d{4}(?!\d)"
            r"|(?<![\w+])(?:\+?92|0)?3\d{0,2}[x*]{2,}(?:\W?[x*\d]{3,})?)")
 _MOBILE_FOUND = re.compile(_MOBILE)
 ACCOUNT_NUMBER = "accountnumber"  # what a mobile number that is a wallet account becomes
+# A company's universal access number (UAN, 111-xxx-xxx, maybe after a city code): the line a
+# bank or courier gives, never an ordinary person's. Read as a word of its own.
+UAN = "uanhelpline"
+_UAN_FOUND = re.compile(r"(?<![\d+])(?:0?\d{2}\W?)?111\W?\d{3}\W?\d{3}(?!\d)")
 # A shop's web address as a card alert names it ("charged at NETFLIX.COM"): read as words, not a link.
 _MERCHANT_SITE = re.compile(
     r"(?<![\w.-])(?:www\.)?[a-z0-9]+(?:\.[a-z0-9]+)*\.(?:com|net|org|pk|co|in|io|uk|us)\b(?![./-])")
@@ -284,6 +288,7 @@ class ScamRules:
         text = " ".join(word[:MAX_WORD] for word in normalise(text).split())
         if self.official_numbers:
             text = _PHONE_LIKE.sub(self._official_number, text)
+        text = _UAN_FOUND.sub(f" {UAN} ", text)
         if self.accounts:
             text = self.accounts.sub(_as_accounts, text)
         if self.merchants:

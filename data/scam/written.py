@@ -64,6 +64,7 @@ SLOTS = {
     "otp3": ["482-913", "551-204", "903-117"],
     "hash": ["kQ3x9pL2mZw", "Ab7rT1yU0cs", "zP4nWq8vRt2"],
     "brand": ["Apex", "Falcon", "Royal", "Golden"],
+    "uan": ["111-000-123", "021-111-000-456", "111000789", "042-111-000-321"],
 }
 SLOT = re.compile(r"\{(\w+)\}")
 COPIES = 3
