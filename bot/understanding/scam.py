@@ -238,6 +238,11 @@ class ScamRules:
         spelling = _spelling(raw.get("spelling"), problems)
         accounts = _compile(raw.get("account_numbers"), "account_numbers", problems, codes)
         merchants = _compile(raw.get("merchant_sites"), "merchant_sites", problems)
+        borrowed = raw.get("borrowed_names") or []
+        if not isinstance(borrowed, list):
+            problems.append(f"{RULES_FILE}: borrowed_names: expected a list of names")
+            borrowed = []
+        brands = _brands([*(raw.get("official_domains") or []), *borrowed])
         ids = [f.id for f in flags]
         problems += [f"{RULES_FILE}: flag '{i}' is defined twice" for i in set(ids) if ids.count(i) > 1]
         for cap in caps:
@@ -274,12 +279,13 @@ class ScamRules:
         texts = {name: {lang: str(verdicts[name][lang]).strip() for lang in LANGS} for name in VERDICTS}
         codes_found = re.compile(r"(?<![\d*])(?:" + "|".join(codes) + r")(?![\d#])") if codes else None
         return cls(tuple(flags), thresholds, texts, official, numbers, spelling, tuple(caps), model,
-                   model_flag, codes_found, accounts, merchants, _brands(raw.get("official_domains") or []))
+                   model_flag, codes_found, accounts, merchants, brands)
 
     def prepare(self, text: str) -> str:
         """The text as the rules read it: disguise undone, normalised, the registry's own
-        numbers and official links set aside as words of their own, a wallet's account
-        number (a mobile number in a transaction notice) told from a number to call,
+        numbers, a company's UAN and official links (or the named sender's own site) set
+        aside as words of their own, a wallet's account number (a mobile number in a
+        receipt) told from a number to call and a shop's address in a card alert from a link,
         disguised spellings folded, and the marks of disguise no genuine sender uses (mixed
         alphabets, a link's user name) added as words."""
         text, marks = undisguise(text[:MAX_CHARS])
@@ -414,16 +420,11 @@ class ScamRules:
         return self.verdict_texts[name][lang]
 
 
-def _brands(domains: Iterable[Any]) -> tuple[str, ...]:
-    """The names of the official domains (meezanbank in meezanbank.com), and the short ones
-    of banks, wallets and offices that look-alike domains borrow."""
-    names = {str(d).casefold().split(".")[0] for d in domains}
-    return tuple(sorted(n for n in names | _BORROWED if len(n) >= 3 and n not in _GENERIC_LABELS))
-
-
-_BORROWED = {"meezan", "alfalah", "askari", "faysal", "jazz", "easypaisa", "easypesa", "telenor", "sadapay",
-             "nayapay", "leopards", "ehsaas", "benazir", "bisp", "nadra", "pta", "fbr", "fia", "sbp", "nccia",
-             "statebank", "raast", "paypak", "kyc", "verify", "secure", "login", "wallet", "bank"}
+def _brands(names: Iterable[Any]) -> tuple[str, ...]:
+    """The names of the official domains (meezanbank in meezanbank.com) and those look-alike
+    addresses borrow (`borrowed_names`): a link whose name holds one is never a sender's own."""
+    found = {str(n).casefold().split(".")[0] for n in names}
+    return tuple(sorted(n for n in found if len(n) >= 3 and n not in _GENERIC_LABELS))
 
 
 def _as_accounts(found: re.Match[str]) -> str:
