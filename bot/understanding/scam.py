@@ -45,6 +45,25 @@ _PHONE_LIKE = re.compile(r"(?<![\d*])\+?\d[\d -]{5,16}\d(?![\d#])")
 # Where a rule names the registry's short codes: `<official_code>` in a pattern.
 OFFICIAL_CODE = "<official_code>"
 OFFICIAL_NUMBER = "officialnumber"  # what a registry phone number becomes before the rules read it
+# what a link to an official domain, or to the site of the sender the message names, becomes
+OFFICIAL_LINK = "officiallink"
+# A link on an ordinary domain, and the generic labels that end a host name: what is left is
+# the site's own name ("priceoye" in www.priceoye.pk, "careem" in careem.com/reset).
+_PLAIN_LINK = re.compile(r"(?<![\w.-])(?:https?://)?((?:[a-z0-9-]+\.)+(?:com|net|org|pk|io|co|edu))(?![\w-]|\.[\w])(?:/\S*)?")
+_GENERIC_LABELS = {"com", "net", "org", "pk", "io", "co", "edu", "gov", "www"}
+# Where a pattern names a Pakistani mobile number, written out or masked (03xx-xxxxxxx, 0300****567).
+MOBILE = "<mobile>"
+_MOBILE = (r"(?:(?<![\d+])(?:\+?92|0092|0)\W?3\d{2}\W?\d{3}\W?\d{4}(?!\d)"
+           r"|(?<![\w+])(?:\+?92|0)?3\d{0,2}[x*]{2,}(?:\W?[x*\d]{3,})?)")
+_MOBILE_FOUND = re.compile(_MOBILE)
+ACCOUNT_NUMBER = "accountnumber"  # what a mobile number that is a wallet account becomes
+# A company's universal access number (UAN, 111-xxx-xxx, maybe after a city code): the line a
+# bank or courier gives, never an ordinary person's. Read as a word of its own.
+UAN = "uanhelpline"
+_UAN_FOUND = re.compile(r"(?<![\d+])(?:0?\d{2}\W?)?111\W?\d{3}\W?\d{3}(?!\d)")
+# A shop's web address as a card alert names it ("charged at NETFLIX.COM"): read as words, not a link.
+_MERCHANT_SITE = re.compile(
+    r"(?<![\w.-])(?:www\.)?[a-z0-9]+(?:\.[a-z0-9]+)*\.(?:com|net|org|pk|co|in|io|uk|us)\b(?![./-])")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 # More than three signs in a row ("( ( ( ( (", "!!!!!!"): kept to three. A pattern's `\W*`
 # tried from every sign of a long run costs the square of its length.
@@ -95,7 +114,7 @@ def _entry(entry: str, codes: tuple[str, ...] = ()) -> str:
     registry's short codes), else a whole-word phrase."""
     if entry.startswith("re:"):
         alternatives = "(?:" + "|".join(codes) + ")" if codes else "(?!)"
-        return fold(entry[3:]).replace(OFFICIAL_CODE, alternatives)
+        return fold(entry[3:]).replace(OFFICIAL_CODE, alternatives).replace(MOBILE, _MOBILE)
     words = (re.escape(w) for w in normalise(entry).split())
     return r"(?<!\w)" + r"\W+".join(words) + r"(?!\w)"
 
@@ -198,6 +217,9 @@ class ScamRules:
     model: ScamModel | None = None
     model_flag: Flag | None = None  # named when the model finds a scam that no flag explains
     official_codes: re.Pattern[str] | None = None  # the registry's short codes, as whole numbers
+    accounts: re.Pattern[str] | None = None  # where a mobile number is a wallet account, not a contact
+    merchants: re.Pattern[str] | None = None  # where a web address names the shop a card was used at
+    brands: tuple[str, ...] = ()  # the names in official domains (hbl, easypaisa): never a sender's own site
 
     @classmethod
     def load(cls, content_dir: Path | str = DEFAULT_DIR) -> ScamRules:
@@ -214,6 +236,13 @@ class ScamRules:
         flags = [f for f in (_flag(item, problems, codes) for item in raw.get("flags") or []) if f]
         caps = [c for c in (_cap(item, problems) for item in raw.get("caps") or []) if c]
         spelling = _spelling(raw.get("spelling"), problems)
+        accounts = _compile(raw.get("account_numbers"), "account_numbers", problems, codes)
+        merchants = _compile(raw.get("merchant_sites"), "merchant_sites", problems)
+        borrowed = raw.get("borrowed_names") or []
+        if not isinstance(borrowed, list):
+            problems.append(f"{RULES_FILE}: borrowed_names: expected a list of names")
+            borrowed = []
+        brands = _brands([*(raw.get("official_domains") or []), *borrowed])
         ids = [f.id for f in flags]
         problems += [f"{RULES_FILE}: flag '{i}' is defined twice" for i in set(ids) if ids.count(i) > 1]
         for cap in caps:
@@ -250,22 +279,42 @@ class ScamRules:
         texts = {name: {lang: str(verdicts[name][lang]).strip() for lang in LANGS} for name in VERDICTS}
         codes_found = re.compile(r"(?<![\d*])(?:" + "|".join(codes) + r")(?![\d#])") if codes else None
         return cls(tuple(flags), thresholds, texts, official, numbers, spelling, tuple(caps), model,
-                   model_flag, codes_found)
+                   model_flag, codes_found, accounts, merchants, brands)
 
     def prepare(self, text: str) -> str:
         """The text as the rules read it: disguise undone, normalised, the registry's own
-        numbers and links set aside, disguised spellings folded, and the marks of disguise
-        no genuine sender uses (mixed alphabets, a link's user name) added as words."""
+        numbers, a company's UAN and official links (or the named sender's own site) set
+        aside as words of their own, a wallet's account number (a mobile number in a
+        receipt) told from a number to call and a shop's address in a card alert from a link,
+        disguised spellings folded, and the marks of disguise no genuine sender uses (mixed
+        alphabets, a link's user name) added as words."""
         text, marks = undisguise(text[:MAX_CHARS])
         # a word is cut to its first MAX_WORD characters: no pattern then reads a run longer
         # than that ("0300" a thousand times, "1,1,1,..."), whatever it would try from each place
         text = " ".join(word[:MAX_WORD] for word in normalise(text).split())
         if self.official_numbers:
             text = _PHONE_LIKE.sub(self._official_number, text)
+        text = _UAN_FOUND.sub(f" {UAN} ", text)
+        if self.accounts:
+            text = self.accounts.sub(_as_accounts, text)
+        if self.merchants:
+            text = self.merchants.sub(_as_merchant, text)
         if self.official:
-            text = self.official.sub(" ", text)
+            text = self.official.sub(f" {OFFICIAL_LINK} ", text)
+        text = _PLAIN_LINK.sub(functools.partial(self._own_link, text), text)
         text = unmask(_SIGN_RUN.sub(r"\1", text), self.spelling)
         return " ".join((text, *marks)) if marks else text
+
+    def _own_link(self, text: str, found: re.Match[str]) -> str:
+        """A link to the site of the sender the message names ("your Careem password ...
+        careem.com/reset") as an official one; never one whose name holds a bank's, wallet's
+        or office's (easypaisa.com for easypaisa.com.pk), nor a look-alike (careem-help.com)."""
+        labels = [label for label in found.group(1).split(".") if label not in _GENERIC_LABELS]
+        name = labels[-1] if labels else ""
+        if len(name) < 4 or "-" in name or any(brand in name for brand in self.brands):
+            return found.group()
+        named = re.findall(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", text)
+        return f" {OFFICIAL_LINK} " if len(named) >= 2 else found.group()
 
     def _official_number(self, found: re.Match[str]) -> str:
         return f" {OFFICIAL_NUMBER} " if digits_of(found.group()) in self.official_numbers else found.group()
@@ -287,10 +336,11 @@ class ScamRules:
         if not flags and self._official_only(prepared):
             # "Send REG to 3627": the registry's own numbers and codes, and no red flag
             return ScamVerdict("no_red_flags", (), score, probability)
-        if verdict == "suspicious" and by_rules == "likely_scam" and any(
+        if verdict != "likely_scam" and by_rules == "likely_scam" and any(
                 self.flag(f).weight >= STRONG for f in flags):
             # The model has doubts the rules do not share: a red flag that is a scam on its own
-            # (a request for the code, a screen-sharing app) outweighs wording it has seen little of.
+            # (a request for the code, a screen-sharing app, a parcel held for its address)
+            # outweighs wording it has seen little of, even when the model sees nothing.
             verdict = "likely_scam"
         if verdict == "no_red_flags":
             flags = ()
@@ -368,6 +418,23 @@ class ScamRules:
         """One sentence saying what the verdict means, in `lang`."""
         name = verdict if isinstance(verdict, str) else verdict.verdict
         return self.verdict_texts[name][lang]
+
+
+def _brands(names: Iterable[Any]) -> tuple[str, ...]:
+    """The names of the official domains (meezanbank in meezanbank.com) and those look-alike
+    addresses borrow (`borrowed_names`): a link whose name holds one is never a sender's own."""
+    found = {str(n).casefold().split(".")[0] for n in names}
+    return tuple(sorted(n for n in found if len(n) >= 3 and n not in _GENERIC_LABELS))
+
+
+def _as_accounts(found: re.Match[str]) -> str:
+    """The mobile numbers inside an `account_numbers` match, read as account numbers."""
+    return _MOBILE_FOUND.sub(f" {ACCOUNT_NUMBER} ", found.group())
+
+
+def _as_merchant(found: re.Match[str]) -> str:
+    """The shop's web address inside a `merchant_sites` match as its name: "netflix com"."""
+    return _MERCHANT_SITE.sub(lambda site: site.group().replace(".", " "), found.group())
 
 
 def _rule_name(item: Any, kind: str, keys: set[str], problems: list[str]) -> str | None:

@@ -51,6 +51,20 @@ SLOTS = {
     "month": ["March", "October", "June", "January"],
     "couriersite": ["https://www.tcsexpress.com/track", "leopardscourier.com", "https://www.mulphilog.com/tracking"],
     "hospital": ["Shifa International", "Aga Khan Hospital", "Indus Hospital"],
+    # for genuine notices: a wallet account is a mobile number; cards and accounts are masked
+    "NAME": ["MUHAMMAD ASIF", "SANA KHAN", "IMRAN ALI", "AYESHA BIBI", "ZAIN UL ABIDIN", "HIRA NOOR"],
+    "wmobile": ["03450001234", "923000001122", "0300-0005566", "03120007788", "923330009911"],
+    "mask": ["**1234", "xxx5521", "*0789", "0002****4410", "XXXX9032"],
+    "merchant": ["FOOD PANDA KARACHI", "DARAZ PK", "CARREFOUR LAHORE", "NETFLIX.COM", "IMTIAZ SUPER MARKET", "Amazon.com",
+                 "SHELL PAKISTAN"],
+    "biller": ["K-Electric", "LESCO", "SNGPL", "PTCL", "IESCO", "1Bill", "Nayatel"],
+    "city": ["KARACHI", "LAHORE", "ISLAMABAD", "MULTAN"],
+    "app": ["WhatsApp", "Telegram", "Careem", "Daraz", "foodpanda", "Google", "Facebook", "Bykea", "inDrive",
+            "Microsoft", "Instagram"],
+    "otp3": ["482-913", "551-204", "903-117"],
+    "hash": ["kQ3x9pL2mZw", "Ab7rT1yU0cs", "zP4nWq8vRt2"],
+    "brand": ["Apex", "Falcon", "Royal", "Golden"],
+    "uan": ["111-000-123", "021-111-000-456", "111000789", "042-111-000-321"],
 }
 SLOT = re.compile(r"\{(\w+)\}")
 COPIES = 3
