@@ -8,7 +8,11 @@ import subprocess
 import sys
 import time
 
-from bot.state.sqlite_store import DAY, Store, UserState
+import sqlite_utils
+
+from bot.dialogue.core import Bot
+from bot.dialogue.messages import Incoming
+from bot.state.sqlite_store import DAY, KEYED, Store, UserState
 
 
 def test_retention_is_configurable_and_the_cli_purges(tmp_path):
@@ -43,3 +47,29 @@ def test_the_wal_stays_bounded_under_writes_that_never_pause(tmp_path):
     # a rewind every 0.05 s: the WAL holds a few rounds' commits (a few MB; 8.5 MB seen on a
     # busy machine, where the checkpointer waits for a core), not all of them (24 MB or more)
     assert largest < 12 * 1024 * 1024, f"WAL reached {largest / 2**20:.1f} MB after {n} commits"
+
+
+def test_a_new_database_keeps_each_message_s_rows_in_one_btree_and_an_old_one_still_works(tmp_path, content):
+    """The tables every message writes are WITHOUT ROWID in a new database (half the page
+    writes: bench/bench_pages.py); a database made before keeps its rowid tables and works."""
+    store = Store(tmp_path / "new.db")
+    tables = dict(store.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
+    assert all("WITHOUT ROWID" in tables[name] for name in KEYED)
+    store.close()
+    old = sqlite_utils.Database(tmp_path / "old.db")  # the tables as they were made before
+    old["users"].create({"key": str, "lang": str, "pinned": int, "pending": str, "options": str,
+                         "answers": int, "updated": int}, pk="key")
+    old["seen"].create({"key": str, "at": int}, pk="key")
+    old["rates"].create({"key": str, "window": int, "n": int}, pk="key")
+    old["counts"].create({"day": str, "intent": str, "lang": str, "n": int}, pk=("day", "intent", "lang"))
+    old.conn.close()
+    store = Store(tmp_path / "old.db")
+    bot = Bot(content, store, b"secret")
+    outcome = bot.handle(Incoming("whatsapp", "+923001234567", "hi", message_id="SM1"))
+    bot.delivered(outcome)
+    assert outcome.status == "answered" and bot.handle(Incoming("whatsapp", "+923001234567", "hi",
+                                                                message_id="SM1")).status == "duplicate"
+    tables = dict(store.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
+    assert "WITHOUT ROWID" not in tables["users"] and "WITHOUT ROWID" in tables["scam_checks"]
+    assert store.db.execute("SELECT count(*) FROM counts").fetchone()[0] == 1
+    store.close()

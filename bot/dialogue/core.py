@@ -105,6 +105,11 @@ class Bot:
         """Put new content in place. Called between two messages (handling one never awaits),
         so a message sees the old content or the new, never a mix."""
         self.content, self.matcher, self.scam_rules = loaded.content, loaded.matcher, loaded.scam_rules
+        # Each intent's titles in normal form, for options typed by name: once per content, not
+        # up to eighteen normalisations for every message that follows a list of options.
+        normalise = loaded.matcher.normaliser.normalise
+        self._titles = {intent_id: [normalise(title) for title in intent.title.values()]
+                        for intent_id, intent in loaded.content.intents.items()}
 
     def values(self, lang: str) -> dict[str, str]:
         """What the texts' {names} become here: the retention figures as configured, and the
@@ -260,9 +265,7 @@ class Bot:
         offered = [value for value in turn.state.options if value in self.content.intents]
         if not offered or turn.normalised.count(" ") >= NAMED_OPTION_WORDS:
             return None
-        normalise = self.matcher.normaliser.normalise
-        titles = {normalise(title): value for value in offered
-                  for title in self.content.intents[value].title.values()}
+        titles = {title: value for value in offered for title in self._titles[value]}
         found = process.extractOne(turn.normalised, list(titles), scorer=fuzz.ratio,
                                    score_cutoff=NAMED_OPTION_SCORE)
         return self.choose(turn, titles[found[0]]) if found else None

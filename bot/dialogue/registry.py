@@ -85,11 +85,12 @@ def continue_pending(turn: Turn) -> list[Reply] | None:
 
 
 def has_any(turn: Turn, words: list[str]) -> bool:
-    normaliser = turn.bot.matcher.normaliser
+    """One of the words (or phrases) is in the message, as the normaliser folds both."""
     padded = f" {turn.normalised} "
-    return any(f" {normaliser.normalise(w)} " in padded for w in words)
+    return any(f" {form} " in padded for form in turn.bot.matcher.normaliser.forms(words))
 
 
 def is_one_of(turn: Turn, words: list[str]) -> bool:
-    normalise = turn.bot.matcher.normaliser.normalise
-    return normalise(turn.text) in {normalise(w) for w in words}
+    """The whole message is one of the words, as the normaliser folds both (`turn.normalised`
+    is the normalised `turn.text`)."""
+    return turn.normalised in turn.bot.matcher.normaliser.forms(words)

@@ -44,6 +44,19 @@ class Retention:
     tell: int = 7 * DAY  # an address kept to tell a person staff's verdict, at most
 
 
+# Small rows written by (nearly) every message, keyed by text: see `Store._create`.
+KEYED = {
+    "users": "[key] TEXT PRIMARY KEY, [lang] TEXT, [pinned] INTEGER, [pending] TEXT, [options] TEXT,"
+             " [answers] INTEGER, [updated] INTEGER",
+    "seen": "[key] TEXT PRIMARY KEY, [at] INTEGER",
+    "rates": "[key] TEXT PRIMARY KEY, [window] INTEGER, [n] INTEGER",
+    "counts": "[day] TEXT, [intent] TEXT, [lang] TEXT, [n] INTEGER, PRIMARY KEY ([day], [intent], [lang])",
+    "scam_checks": "[print] TEXT, [checker] TEXT, [at] INTEGER, PRIMARY KEY ([print], [checker])",
+    "feedback": "[day] TEXT, [intent] TEXT, [lang] TEXT, [up] INTEGER, [down] INTEGER,"
+                " PRIMARY KEY ([day], [intent], [lang])",
+}
+
+
 class StoreBusy(sqlite3.OperationalError):
     """Another connection held the write lock past the busy timeout and the retries: nothing
     was done; the webhook should answer 503 so that the message is delivered again."""
@@ -84,37 +97,25 @@ class Store:
 
     def _create(self) -> None:
         db = self.db
-        db["users"].create(
-            {"key": str, "lang": str, "pinned": int, "pending": str, "options": str, "answers": int,
-             "updated": int},
-            pk="key", if_not_exists=True,
-        )
+        # The tables written by every message are keyed by text and WITHOUT ROWID: a rowid table
+        # keyed by text is two b-trees (the rows and the key's index), so each write touched two
+        # pages; here the rows sit in the key's b-tree. A database made before keeps its tables,
+        # which take the same statements.
+        for name, columns in KEYED.items():
+            db.execute(f"CREATE TABLE IF NOT EXISTS [{name}] ({columns}) WITHOUT ROWID")
         if "answers" not in db["users"].columns_dict:  # a database from before feedback
             db["users"].add_column("answers", int, not_null_default=0)
-        db["seen"].create({"key": str, "at": int}, pk="key", if_not_exists=True)
-        db["rates"].create({"key": str, "window": int, "n": int}, pk="key", if_not_exists=True)
-        db["counts"].create(
-            {"day": str, "intent": str, "lang": str, "n": int},
-            pk=("day", "intent", "lang"), if_not_exists=True,
-        )
         db["lookups"].create(
             {"id": int, "key": str, "day": int, "target": str, "kind": str}, pk="id", if_not_exists=True
         )
         db["hibp_catalogue"].create({"name": str, "item": str, "fetched": int}, pk="name",
                                     if_not_exists=True)
-        db["scam_checks"].create(
-            {"print": str, "checker": str, "at": int}, pk=("print", "checker"), if_not_exists=True
-        )
         db["misses"].create(
             {"id": int, "at": int, "lang": str, "text": str, "who": str}, pk="id", if_not_exists=True
         )
         if "who" not in db["misses"].columns_dict:  # a database from before "delete my data" took misses
             db["misses"].add_column("who", str)
         db["outbox"].create({"key": str, "at": float, "replies": str}, pk="key", if_not_exists=True)
-        db["feedback"].create(
-            {"day": str, "intent": str, "lang": str, "up": int, "down": int},
-            pk=("day", "intent", "lang"), if_not_exists=True,
-        )
 
     @contextmanager
     def transaction(self, backoff: tuple[float, ...] = (0.05, 0.1)) -> Iterator[None]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -22,16 +23,16 @@ WORD_TAG = np.uint64(1 << 63)  # word ids live in the top half of the id space
 def char_ids(text: str) -> np.ndarray:
     """Ids of the character n-grams of each word, padded with spaces (" ab", "abc", "bc ")."""
     codes = np.frombuffer(f" {text} ".encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    spaces = np.concatenate(([0], np.cumsum(codes == 32)))  # spaces[i]: spaces before position i
+    # spaces[i]: the spaces among the first i + 1 characters. An n-gram from i has no space
+    # inside when spaces[i + n - 2] == spaces[i] (its first and last character may be one).
+    spaces = np.cumsum(codes == 32)
     ids, found = codes, []
-    with np.errstate(over="ignore"):  # the ids wrap around 2**64 on purpose
-        for n in NGRAMS:
-            count = len(codes) - n + 1
-            if count <= 0:
-                break
-            ids = ids[:count] * PRIME + codes[n - 1:]  # each n-gram from the (n-1)-gram before it
-            inside = spaces[n - 1:n - 1 + count] == spaces[1:1 + count]  # no space inside the gram
-            found.append(ids[inside])
+    for n in NGRAMS:  # each n-gram from the (n-1)-gram before it; the ids wrap around 2**64
+        count = len(codes) - n + 1
+        if count <= 0:
+            break
+        ids = ids[:count] * PRIME + codes[n - 1:]
+        found.append(ids if n == 2 else ids[spaces[n - 2:n - 2 + count] == spaces[:count]])
     return np.concatenate(found) & ~WORD_TAG if found else np.zeros(0, dtype=np.uint64)
 
 
@@ -61,16 +62,23 @@ class Vocabulary:
 
     def row(self, blocks: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
         unique, counts = np.unique(np.concatenate(blocks), return_counts=True)
-        index = np.searchsorted(self.ids, unique)
-        index[index == len(self.ids)] = 0
+        index = np.searchsorted(self.ids, unique)  # sorted queries: the fastest kind
+        np.minimum(index, len(self.ids) - 1, out=index)
         known = self.ids[index] == unique
-        index, counts, words = index[known], counts[known], unique[known] >= WORD_TAG
+        index, counts = index[known], counts[known]
         weight = ((1.0 + np.log(counts)) * self.idf[index]).astype(np.float32)
-        for block in (words, ~words):  # each block of unit length
-            norm = float(np.sqrt(np.dot(weight[block], weight[block])))
+        # Columns follow the ids' order, and word ids are the top half: words are a tail.
+        words = int(np.searchsorted(index, self.first_word))
+        for block in (weight[words:], weight[:words]):  # each block of unit length
+            norm = float(np.sqrt(np.dot(block, block)))
             if norm:
-                weight[block] /= norm
+                block /= norm
         return index, weight
+
+    @cached_property
+    def first_word(self) -> int:
+        """The column of the first word id (all char n-gram ids come before it)."""
+        return int(np.searchsorted(self.ids, WORD_TAG))
 
     @classmethod
     def fit(cls, blocks: list[tuple[np.ndarray, ...]]) -> Vocabulary:

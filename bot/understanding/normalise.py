@@ -30,6 +30,10 @@ URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]{1,63}\.(?:ly|com|pk|xyz|net|or
                  re.IGNORECASE)
 # Emails, links and long digit runs stand for what they are when matching ("was <email> leaked").
 _STAND_INS = ((EMAIL, " email "), (URL, " link "), (re.compile(r"\+?\d[\d\s-]{6,}\d"), " number "))
+# What each stand-in's pattern cannot match without (most messages have none of them): the
+# patterns are not tried then, which saves their backtracking over every word.
+_NEEDS = (lambda t: "@" in t, lambda t: "/" in t or "." in t, lambda t: _DIGIT.search(t) is not None)
+_DIGIT = re.compile(r"\d")
 # The stand-ins have no language of their own: neither has what they stand for.
 _NEUTRAL = frozenset(stand_in.strip() for _, stand_in in _STAND_INS)
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -40,6 +44,8 @@ _LATIN_LETTER = re.compile(r"[a-zA-Z]")
 
 def strip_marks(text: str) -> str:
     """Drop diacritics (Urdu zer/zabar/pesh, hamza marks, Latin accents) and invisible joiners."""
+    if text.isascii():  # ASCII has no marks, no joiners and nothing to decompose
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     kept = (c for c in decomposed if unicodedata.category(c) not in ("Mn", "Cf") and c != "\u0640")
     return unicodedata.normalize("NFC", "".join(kept))
@@ -59,22 +65,31 @@ class Normaliser:
         self._fold = {v: canon for canon, variants in spelling.items() for v in variants}
         self._roman = {self._fold.get(w, w) for w in roman_words}
         self._shared = _NEUTRAL | {self.normalise(w) for w in shared_words}
+        # Word lists of the content (yes/no words, a flow's trigger words), normalised once:
+        # folding thirty words for every message cost a fifth of handling it.
+        self._lists: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def forms(self, words: Iterable[str]) -> frozenset[str]:
+        """The normalised forms of a word list (of the content: a few dozen lists at most,
+        each kept for the life of this normaliser, which a content reload replaces)."""
+        key = tuple(words)
+        found = self._lists.get(key)
+        if found is None:
+            found = self._lists[key] = frozenset(self.normalise(w) for w in key)
+        return found
 
     def normalise(self, text: str) -> str:
-        text = text.translate(DIGITS)
-        for pattern, stand_in in _STAND_INS:
-            text = pattern.sub(stand_in, text)
-        text = strip_marks(text).translate(LETTERS).casefold()
-        text = _REPEATS.sub(r"\1\1", _NOT_WORD.sub(" ", text))
+        text = _stand_ins(text.translate(DIGITS))
+        text = _NOT_WORD.sub(" ", strip_marks(text).translate(LETTERS).casefold())
+        if _REPEATS.search(text):
+            text = _REPEATS.sub(r"\1\1", text)
         return " ".join(self._fold.get(tok, tok) for tok in text.split())
 
     def detect_language(self, text: str, normalised: str | None = None) -> str | None:
         """'ur', 'roman_ur' or 'en'; None when the message has no language of its own: no
         letters at all ("1", "👍"), or only an email, a link, a number and shared words
         ("ali@example.com", "telenor helpline"). The conversation's language then holds."""
-        bare = text
-        for pattern, _ in _STAND_INS:  # an address's or link's letters are no language
-            bare = pattern.sub(" ", bare)
+        bare = _stand_ins(text, " ")  # an address's or link's letters are no language
         urdu = len(_URDU_LETTER.findall(bare))
         latin = len(_LATIN_LETTER.findall(bare))
         if urdu == 0 and latin == 0:
@@ -89,3 +104,12 @@ class Normaliser:
         if roman >= 2 or (roman and roman * 4 >= len(own)):
             return "roman_ur"
         return "en"
+
+
+def _stand_ins(text: str, blank: str | None = None) -> str:
+    """The text with the stand-ins put for what they stand for (`blank`: this instead of the
+    stand-in's word)."""
+    for (pattern, stand_in), needs in zip(_STAND_INS, _NEEDS, strict=True):
+        if needs(text):
+            text = pattern.sub(blank or stand_in, text)
+    return text
