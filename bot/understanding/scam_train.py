@@ -12,7 +12,9 @@ Messages that are in, or nearly the same as one in, the shared evaluation sets
 
 The thresholds: `likely_scam` is the lowest probability at which at most 1% of the ordinary
 messages and 3% of the marketing of the calibration split are called scams (the bar is 2% and
-5%); `suspicious` the lowest at which at most 8% of the ordinary ones are flagged (bar 15%)."""
+5%); `model_alone`, for messages no flag names, the lowest not below it at which the same holds
+among the calibration messages no flag names; `suspicious` the lowest at which at most 8% of
+the ordinary ones are flagged (bar 15%)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ import numpy as np
 
 from bot.content.load import DEFAULT_DIR
 from bot.understanding.scam import ScamRules
-from bot.understanding.scam_model import FEATURES, MODEL_FILE, ScamModel, finding_names, vector
+from bot.understanding.scam_model import FEATURES, MODEL_FILE, THRESHOLDS, ScamModel, finding_names, vector
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "scam"
@@ -210,22 +212,23 @@ def main() -> None:
     train = by_split["train"]
     matrix, _ = features(rules, train, names)
     weights, findings, bias = fit(matrix, [r.label for r in train], names)
-    model = ScamModel(weights, findings, bias, {"likely_scam": 0.5, "suspicious": 0.5})
-
-    def probabilities(rows: list[Row]) -> list[float]:
-        return [model.probability(rules.prepare(r.text), found) for r, found in
-                zip(rows, features(rules, rows, names)[1], strict=True)]
-
+    model = ScamModel(weights, findings, bias, dict.fromkeys(THRESHOLDS, 0.5))
     calibration = by_split["calibration"]
     scores: dict[str, list[float]] = {}
-    for row, p in zip(calibration, probabilities(calibration), strict=True):
+    unnamed: dict[str, list[float]] = {}  # the messages no flag names
+    for row, found in zip(calibration, features(rules, calibration, names)[1], strict=True):
         # UCI's spam was split into scam and marketing by keywords (prepare_uci.py): too rough
         # a line to set a threshold by; the marketing the bar is about is written or our own.
-        if not (row.label == "marketing" and row.source.startswith("uci")):
-            scores.setdefault(row.label, []).append(p)
+        if row.label == "marketing" and row.source.startswith("uci"):
+            continue
+        p = model.probability(rules.prepare(row.text), found)
+        scores.setdefault(row.label, []).append(p)
+        if not any(name.startswith("flag:") for name in found):
+            unnamed.setdefault(row.label, []).append(p)
     likely = _threshold(scores, LIKELY_MAX, LIKELY_FLOOR)
+    alone = _threshold(unnamed, LIKELY_MAX, likely)
     suspicious = min(likely, _threshold(scores, SUSPICIOUS_MAX, SUSPICIOUS_FLOOR))
-    model = replace(model, thresholds={"likely_scam": likely, "suspicious": suspicious})
+    model = replace(model, thresholds={"likely_scam": likely, "suspicious": suspicious, "model_alone": alone})
     model.save(DEFAULT_DIR / MODEL_FILE)
     _write(HELDOUT, by_split["heldout"])
     _write(CALIBRATION, calibration)
