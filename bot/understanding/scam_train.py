@@ -13,10 +13,8 @@ Messages that are in, or nearly the same as one in, the shared evaluation sets
 The thresholds: `likely_scam` is the lowest probability at which at most 1% of the ordinary
 messages and 3% of the marketing of the calibration split are called scams (the bar is 2% and
 5%); `model_alone`, for messages no flag names, the lowest not below it at which the same holds
-among the calibration messages no flag names, and at which at most 0.1% of what people write to
-the bot (the intents' examples no flag names: questions and stories, which no SMS corpus holds)
-would be called a scam; `suspicious` the lowest at which at most 8% of
-the ordinary ones are flagged (bar 15%)."""
+among the calibration messages no flag names, never below MODEL_ALONE_FLOOR; `suspicious` the
+lowest at which at most 8% of the ordinary ones are flagged (bar 15%)."""
 
 from __future__ import annotations
 
@@ -53,7 +51,10 @@ UCI_LEGIT_KEPT = 1500  # of its 4,517 chats: enough to know chat, not so many th
 LIKELY_MAX = {"legit": 0.01, "marketing": 0.03}
 SUSPICIOUS_MAX = {"legit": 0.08}
 LIKELY_FLOOR, SUSPICIOUS_FLOOR = 0.5, 0.25  # never below: the calibration split is small
-PEOPLE_MAX = {"people": 0.001}  # the share of the intents' examples the model alone may call scams
+# A person's own question or story ("call me on 03xx...: i need a real person") reads much like
+# an SMS scam to the model, and no SMS corpus holds such words: the model alone calls a scam only
+# when very sure (the intents' examples with a number in them showed 0.6 is not enough).
+MODEL_ALONE_FLOOR = 0.8
 NEAR = 92  # rapidfuzz ratio at which a message counts as one of the shared evaluation set's
 
 
@@ -177,22 +178,6 @@ def _threshold(scores: dict[str, list[float]], most: dict[str, float], floor: fl
     return min(limit, 1.0)
 
 
-def people_scores(rules: ScamRules, model: ScamModel) -> list[float]:
-    """The model's probability for each intent example no flag names and long enough for the
-    model: people's own questions and stories, the words a pasted message is told from."""
-    from bot.content.load import load_content
-    from bot.understanding.scam import _WORD, MIN_WORDS
-
-    scores = []
-    for intent in load_content(DEFAULT_DIR).intents.values():
-        for text in (t for texts in intent.examples.values() for t in texts):
-            prepared = rules.prepare(text)
-            flags, _, caps = rules.findings(prepared)
-            if not flags and len(_WORD.findall(prepared)) >= MIN_WORDS:
-                scores.append(model.probability(prepared, finding_names(flags, (c.id for c in caps))))
-    return scores
-
-
 def verdict_report(labels: list[str], verdicts: list[str]) -> dict[str, dict]:
     """By kind, the share flagged and called likely_scam; per verdict, precision and recall
     (likely_scam and flagged as calling a scam; no_red_flags as calling it not one)."""
@@ -260,8 +245,7 @@ def main() -> None:
         if not any(name.startswith("flag:") for name in found):
             unnamed.setdefault(row.label, []).append(p)
     likely = _threshold(scores, LIKELY_MAX, LIKELY_FLOOR)
-    alone = _threshold(unnamed, LIKELY_MAX, likely)
-    alone = _threshold({"people": people_scores(rules, model)}, PEOPLE_MAX, alone)
+    alone = _threshold(unnamed, LIKELY_MAX, max(likely, MODEL_ALONE_FLOOR))
     suspicious = min(likely, _threshold(scores, SUSPICIOUS_MAX, SUSPICIOUS_FLOOR))
     model = replace(model, thresholds={"likely_scam": likely, "suspicious": suspicious, "model_alone": alone})
     model.save(DEFAULT_DIR / MODEL_FILE)
