@@ -248,8 +248,10 @@ def _verdicts(bot):
 
 def test_every_verdict_is_short_with_at_most_two_reasons_the_strongest_first(bot):
     rules: ScamRules = bot.scam_rules
-    weights = {f.id: f.weight for f in rules.flags}
-    explained = {rules.explain(f.id, lang): f.id for f in rules.flags for lang in ("en", "roman_ur", "ur")}
+    # the model's own reason (a scam no flag names) is shown alone: it weighs nothing
+    named = [*rules.flags, *([rules.model_flag] if rules.model_flag else [])]
+    weights = {f.id: f.weight for f in named}
+    explained = {rules.explain(f.id, lang): f.id for f in named for lang in ("en", "roman_ur", "ur")}
     seen = 0
     for row, replies in _verdicts(bot):
         first = replies[0]

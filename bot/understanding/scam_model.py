@@ -24,6 +24,7 @@ import numpy as np
 from bot.understanding.features import char_ids, word_ids
 
 MODEL_FILE = "scam_model.npz"
+THRESHOLDS = ("likely_scam", "suspicious", "model_alone")  # as saved, in this order
 CHAR_BUCKETS = 1 << 18
 WORD_BUCKETS = 1 << 16
 FEATURES = CHAR_BUCKETS + WORD_BUCKETS
@@ -61,7 +62,9 @@ class ScamModel:
     weights: np.ndarray  # float32, one per hashed text feature
     findings: dict[str, float]  # the weight of each rule finding ("flag:link", "cap:marketing")
     bias: float
-    thresholds: dict[str, float]  # the least probability of "likely_scam" and of "suspicious"
+    # the least probability of "likely_scam" and of "suspicious", and of "model_alone": a scam
+    # that no flag names (all three chosen on the calibration split)
+    thresholds: dict[str, float]
 
     def text_logit(self, prepared: str) -> float:
         """The log-odds of the text features alone (to find the worst part of a long message)."""
@@ -84,7 +87,7 @@ class ScamModel:
                 handle, weights=self.weights.astype(np.float32), bias=np.float32(self.bias),
                 finding_names=np.array(names), finding_weights=np.array([self.findings[n] for n in names],
                                                                         dtype=np.float32),
-                thresholds=np.array([self.thresholds["likely_scam"], self.thresholds["suspicious"]]))
+                thresholds=np.array([self.thresholds[name] for name in THRESHOLDS]))
 
     @classmethod
     def load(cls, path: Path) -> ScamModel:
@@ -92,8 +95,10 @@ class ScamModel:
             weights = data["weights"].astype(np.float32)
             if weights.shape != (FEATURES,):
                 raise ValueError(f"{path}: {weights.shape[0]} features, expected {FEATURES}")
-            likely, suspicious = (float(t) for t in data["thresholds"])
+            values = [float(t) for t in data["thresholds"]]
+            if len(values) != len(THRESHOLDS):
+                raise ValueError(f"{path}: {len(values)} thresholds, expected {len(THRESHOLDS)}")
             findings = {str(n): float(w) for n, w in zip(data["finding_names"], data["finding_weights"],
                                                          strict=True)}
-            thresholds = {"likely_scam": likely, "suspicious": suspicious}
+            thresholds = dict(zip(THRESHOLDS, values, strict=True))
             return cls(weights, findings, float(data["bias"]), thresholds)

@@ -65,6 +65,25 @@ SLOTS = {
     "hash": ["kQ3x9pL2mZw", "Ab7rT1yU0cs", "zP4nWq8vRt2"],
     "brand": ["Apex", "Falcon", "Royal", "Golden"],
     "uan": ["111-000-123", "021-111-000-456", "111000789", "042-111-000-321"],
+    # notices in other countries' styles (placeholder numbers), and a bank's own pages and app
+    "fbank": ["SBI", "HDFC Bank", "ICICI Bank", "Axis Bank", "Kotak", "Emirates NBD", "Standard Chartered",
+              "Dutch-Bangla Bank", "Barclays", "Bank Alfalah"],
+    "fcur": ["Rs.", "INR", "AED", "BDT", "Tk", "USD", "PKR", "GBP"],
+    "famount": ["1,250.00", "500.00", "12,480.50", "75.00", "3,000.00", "249.99", "18,000"],
+    "facct": ["A/c XX1234", "a/c no. XXXXXX5521", "A/C **0789", "Acct XXXX4410", "account ending 9032",
+              "A/c No. XXXXXXXX2468"],
+    "vpa": ["alikhan@okaxis", "98000001234@ybl", "sana.shop@upi", "kiranastore@paytm", "merchant.pay@icici"],
+    "ref": ["412300005678", "UTR000912345", "FT26071XK9Q2", "50012344"],
+    "tollfree": ["1800-000-1234", "1800 000 5678", "600 54 0000", "16234", "0800 000 111"],
+    "fsite": ["www.hdfcbank.com", "sbi.co.in", "https://www.icicibank.com/help", "axisbank.com/support",
+              "www.emiratesnbd.com", "https://www.sc.com/pk", "www.bankalfalah.com"],
+    "fdomain": ["hdfcbank.com", "onlinesbi.sbi", "kotak.com", "barclays.co.uk"],
+    "fapp": ["https://play.google.com/store/apps/details?id=com.bank.mobile", "apps.apple.com/app/id000123",
+             "onelink.to/bankapp"],
+    "bankapp": ["https://play.google.com/store/apps/details?id=com.hbl.android", "bit.ly/MeezanApp",
+                "onelink.to/ublapp", "apps.apple.com/pk/app/alfa/id000456"],
+    "walletapp": ["https://www.jazzcash.com.pk/app", "bit.ly/EasypaisaApp", "onelink.to/sadapay",
+                  "https://nayapay.com/download"],
 }
 SLOT = re.compile(r"\{(\w+)\}")
 COPIES = 3
