@@ -15,6 +15,7 @@ from bot.breaches import alerts_cli
 from bot.breaches import cli as breach_cli
 from bot.config import Settings
 from bot.ops import scams_cli
+from bot.ops.cli_args import days_arg
 
 
 def _inputs(text: list[str]) -> Iterator[str]:
@@ -360,13 +361,6 @@ def cmd_intents_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _days(value: str) -> int:
-    days = int(value)
-    if not 1 <= days <= 3660:
-        raise argparse.ArgumentTypeError("days must be between 1 and 3660")
-    return days
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mehfooz", description="Mehfooz, a privacy-help bot.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -446,12 +440,12 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("id")
     new.set_defaults(func=cmd_intents_new)
     misses = isub.add_parser("misses", help="messages the bot did not understand, grouped by similarity")
-    misses.add_argument("--days", type=_days, default=30, help="look back this many days (default 30)")
+    misses.add_argument("--days", type=days_arg, default=30, help="look back this many days (default 30)")
     misses.add_argument("--json", action="store_true")
     misses.add_argument("--all", action="store_true", help="also the groups the current content now answers")
     misses.set_defaults(func=cmd_intents_misses)
     st = isub.add_parser("stats", help="messages, fallback rate and helpfulness per intent and language")
-    st.add_argument("--days", type=_days, default=30, help="look back this many days (default 30)")
+    st.add_argument("--days", type=days_arg, default=30, help="look back this many days (default 30)")
     st.add_argument("--by", choices=["day", "week"], default="day", help="one row per day or per week")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_intents_stats)

@@ -255,14 +255,20 @@ def test_database_files_are_readable_by_their_owner_only(rig: Rig):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
 
 
+def _slow_posts(rig: Rig, path: str, count: int) -> list[socket.socket]:
+    """`count` connections that each promise a 1,000-byte form to `path` and send one byte."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", rig.service.port))
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+                     "\r\nContent-Length: 1000\r\n\r\nB".encode())
+        sockets.append(sock)
+    return sockets
+
+
 # --- 6. slow bodies ---------------------------------------------------------------------
 def test_slow_bodies_are_cut_off_and_a_client_going_away_is_no_error(rig: Rig):
-    sockets = []
-    for _ in range(60):
-        sock = socket.create_connection(("127.0.0.1", rig.service.port))
-        sock.sendall(b"POST /whatsapp HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
-                     b"\r\nContent-Length: 1000\r\n\r\nB")
-        sockets.append(sock)
+    sockets = _slow_posts(rig, "/whatsapp", 60)
     started = time.perf_counter()
     assert rig.client.get("/healthz").status_code == 200
     assert time.perf_counter() - started < 0.5
@@ -422,12 +428,7 @@ def test_a_picture_that_overruns_the_limit_costs_its_worker_and_not_the_next_pic
 
 # --- 2. slow uploads to /admin/login -------------------------------------------------------
 def test_slow_bodies_to_admin_login_are_cut_off_like_the_webhooks(rig: Rig):
-    sockets = []
-    for _ in range(40):
-        sock = socket.create_connection(("127.0.0.1", rig.service.port))
-        sock.sendall(b"POST /admin/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
-                     b"\r\nContent-Length: 1000\r\n\r\nt")
-        sockets.append(sock)
+    sockets = _slow_posts(rig, "/admin/login", 40)
     assert rig.client.get("/healthz").status_code == 200
     time.sleep(2.0)
     assert sum(_closed(sock) for sock in sockets) >= 40 - 32  # past the cap of slow bodies: at once

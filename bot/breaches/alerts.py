@@ -258,14 +258,15 @@ class AlertStore:
     def sent(self, alert: int) -> None:
         self.db.execute("UPDATE alerts SET state = 'sent', claimed = NULL WHERE id = ?", [alert])
 
-    def later(self, alert: int, due: float, count: bool = True) -> None:
+    def later(self, alert: int, due: float, count: bool = True) -> bool:
         """Back in the queue until `due`; `count=False` gives back the attempt (a pause for
-        the channel's rate limit, not a failure). Past MAX_ATTEMPTS it has failed."""
-        self.db.execute(
+        the channel's rate limit, not a failure). Past MAX_ATTEMPTS it has failed: False."""
+        rows = self.db.execute(
             "UPDATE alerts SET state = CASE WHEN ? AND attempts >= ? THEN 'failed' ELSE 'queued' END,"
-            " attempts = attempts - ?, due = ?, claimed = NULL WHERE id = ?",
+            " attempts = attempts - ?, due = ?, claimed = NULL WHERE id = ? RETURNING state",
             [int(count), MAX_ATTEMPTS, 0 if count else 1, due, alert],
-        )
+        ).fetchall()  # read to the end: the statement is done and its write lock let go
+        return rows == [("queued",)]
 
     def failed(self, alert: int) -> None:
         self.db.execute("UPDATE alerts SET state = 'failed', claimed = NULL WHERE id = ?", [alert])

@@ -230,9 +230,7 @@ class BreachAlerts:
         self.store.sent(item.id)
 
     def later(self, item: Due, due: float, count: bool = True) -> bool:
-        self.store.later(item.id, due, count)
-        row = self.store.db.execute("SELECT state FROM alerts WHERE id = ?", [item.id]).fetchone()
-        return bool(row) and row[0] == "queued"
+        return self.store.later(item.id, due, count)
 
     def failed(self, item: Due) -> None:
         self.store.failed(item.id)

@@ -17,6 +17,7 @@ import json
 import sys
 
 from bot.config import Settings
+from bot.ops.cli_args import days_arg
 from bot.state.tipline import VERDICTS
 
 
@@ -64,18 +65,11 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     return 0
 
 
-def _days(value: str) -> int:
-    days = int(value)
-    if not 1 <= days <= 3650:
-        raise argparse.ArgumentTypeError("days: 1 to 3650")
-    return days
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     scams = sub.add_parser("scams", help="the tipline: scams people forward, and staff's verdict")
     ssub = scams.add_subparsers(dest="scams_command", required=True)
     trending = ssub.add_parser("trending", help="groups of forwarded scams, most people first")
-    trending.add_argument("--days", type=_days, default=7, help="forwarded in the last N days (default 7)")
+    trending.add_argument("--days", type=days_arg, default=7, help="forwarded in the last N days (default 7)")
     trending.add_argument("--limit", type=int, default=0, help="the first N groups only")
     trending.add_argument("--json", action="store_true")
     trending.set_defaults(func=cmd_trending)
