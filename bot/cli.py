@@ -15,7 +15,7 @@ from bot.breaches import alerts_cli
 from bot.breaches import cli as breach_cli
 from bot.config import Settings
 from bot.ops import scams_cli
-from bot.ops.cli_args import days_arg
+from bot.ops.cli_shared import days_arg, print_rows, when
 
 
 def _inputs(text: list[str]) -> Iterator[str]:
@@ -115,8 +115,6 @@ def cmd_telegram(args: argparse.Namespace) -> int:
 
 def cmd_cases_list(args: argparse.Namespace) -> int:
     """The desk's cases, newest first: number, state, language, times and counts; never who."""
-    import datetime as dt
-
     from bot.state.backend import open_store
     from bot.state.cases import case_store
 
@@ -125,21 +123,12 @@ def cmd_cases_list(args: argparse.Namespace) -> int:
         cases = case_store(store).listing(args.limit)
     finally:
         store.close()
-
-    def when(moment: float | None) -> str | None:
-        return dt.datetime.fromtimestamp(moment, dt.UTC).isoformat(timespec="seconds") if moment else None
-
     rows = [{"case": c.number, "state": c.state, "lang": c.lang, "about": c.about, "opened": when(c.opened),
              "closed": when(c.closed), "from_person": c.from_person, "from_staff": c.from_staff,
              "first_reply_seconds": None if c.first_reply is None else round(c.first_reply)} for c in cases]
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-        return 0
-    print("case\tstate\tlang\topened (UTC)\tclosed (UTC)\tin\tout\tfirst reply (s)")
-    for r in rows:
-        print("\t".join(str("-" if v is None else v) for v in (
-            r["case"], r["state"], r["lang"], r["opened"], r["closed"], r["from_person"], r["from_staff"],
-            r["first_reply_seconds"])))
+    print_rows(rows, args.json, {"case": "case", "state": "state", "lang": "lang", "opened": "opened (UTC)",
+                                 "closed": "closed (UTC)", "from_person": "in", "from_staff": "out",
+                                 "first_reply_seconds": "first reply (s)"})
     return 0
 
 

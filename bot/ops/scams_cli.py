@@ -12,12 +12,11 @@ anyone: the text is masked, the people are a count."""
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 
 from bot.config import Settings
-from bot.ops.cli_args import days_arg
+from bot.ops.cli_shared import days_arg, print_rows, when
 from bot.state.tipline import VERDICTS
 
 
@@ -29,10 +28,6 @@ def _tipline(settings: Settings):  # noqa: ANN202 - (Tipline, store), built here
     return build_tipline(settings, store), store
 
 
-def when(moment: float | None) -> str | None:
-    return dt.datetime.fromtimestamp(moment, dt.UTC).isoformat(timespec="seconds") if moment else None
-
-
 def cmd_trending(args: argparse.Namespace) -> int:
     tipline, store = _tipline(Settings.from_env())
     try:
@@ -41,14 +36,9 @@ def cmd_trending(args: argparse.Namespace) -> int:
         store.close()
     rows = [{**g.as_dict(), "first_seen": when(g.first), "last_seen": when(g.last),
              "decided": when(g.decided)} for g in groups]
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-        return 0
-    print("id\tpeople\tfirst seen (UTC)\tlast seen (UTC)\tbot\tstaff\twaiting\ttext (masked)")
-    for r in rows:
-        print("\t".join(str("-" if v is None else v) for v in (
-            r["id"], r["people"], r["first_seen"], r["last_seen"], r["bot_verdict"], r["staff_verdict"],
-            r["waiting"], r["text"])))
+    print_rows(rows, args.json, {"id": "id", "people": "people", "first_seen": "first seen (UTC)",
+                                 "last_seen": "last seen (UTC)", "bot_verdict": "bot",
+                                 "staff_verdict": "staff", "waiting": "waiting", "text": "text (masked)"})
     return 0
 
 
