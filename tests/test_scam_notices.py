@@ -125,3 +125,29 @@ def test_a_companys_uan_is_read_as_its_helpline_and_is_no_contact_red_flag():
     assert UAN not in RULES.prepare("Call me at 0300-1112223")
     fake = "HBL: your login failed. For details call 021-111-000-456 or WhatsApp our officer 0300-0001234"
     assert "personal_contact" in FLAGS.check(fake).flags
+
+
+def test_a_plan_named_black_is_not_read_as_block():
+    text = "Switch to Falcon Black postpaid: 100GB and free streaming for Rs 999/month. Details falcon.example/black"
+    assert " black " in RULES.prepare(text) and "block" not in RULES.prepare(text)
+    assert "threat_block_urgent" not in FLAGS.check(text).flags
+    assert "threat_block_urgent" in FLAGS.check("Your account will be b1ocked today, call 0300-0001234").flags
+
+
+@pytest.mark.parametrize("text", [
+    "PKR 4,500 spent on card **1234 at DARAZ PK on 02-05. If not done by you, SMS BLOCK 1234 to 8000 to block your card",
+    "Rs.700 debited from A/c XX0789 thru card XX0789. If not done, fwd this SMS to 9200000000 to block card. -Bank",
+    "Your monthly payment of INR 199 to a streaming service will be charged to Debit Card XX4410. To cancel, visit the bank's mandate page",
+])
+def test_a_banks_own_way_to_stop_a_payment_is_no_threat(text):
+    assert "threat_block_urgent" not in FLAGS.check(text).flags
+    assert RULES.check(text).verdict != "likely_scam"
+
+
+@pytest.mark.parametrize("text", [
+    "Your card has been blocked due to a suspicious payment. To unblock it call 0300-0001234 now",
+    "Dear customer, your account will be blocked in 2 hours. Update your KYC at http://kyc-update.icu",
+])
+def test_a_threat_to_block_is_still_a_threat(text):
+    assert "threat_block_urgent" in FLAGS.check(text).flags
+    assert RULES.check(text).verdict == "likely_scam"
