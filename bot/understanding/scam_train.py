@@ -15,8 +15,8 @@ come in kinds our data lacks (another country's operator offers, a bank's new la
 model scored on copies of what it was trained on is far too sure of them. So the training and
 calibration rows are cut into FOLDS by family (a written line's family, such as "operator" or
 "parcel"; otherwise the message), each fold is scored by a model trained on the others, and:
-`likely_scam` is the lowest probability at which at most 1% of the ordinary messages and 5% of
-the marketing are called scams (the bar's 2% and 5%); `model_alone`, for messages no flag names,
+`likely_scam` is the lowest probability at which at most 2% of the ordinary messages and 5% of
+the marketing are called scams (the bar's allowances); `model_alone`, for messages no flag names,
 the lowest not below it at which the same holds among the messages no flag names, never below
 MODEL_ALONE_FLOOR; `suspicious` the lowest at which at most 8% of the ordinary ones are flagged
 (bar 15%). The shipped model itself is trained on the training split alone."""
@@ -53,8 +53,12 @@ CALIBRATION = DATA / "calibration.csv"
 C = 16.0
 MARKETING_WEIGHT = 3.0  # marketing is few beside chat, and its bar (5%) is on its own share
 UCI_LEGIT_KEPT = 1500  # of its 4,517 chats: enough to know chat, not so many that it drowns the rest
-# on out-of-family scores, which are harsher than the bar's real messages were in our checks
-LIKELY_MAX = {"legit": 0.01, "marketing": 0.05}
+# the bar's own allowances, on out-of-family scores (harsher than in-family ones)
+LIKELY_MAX = {"legit": 0.02, "marketing": 0.05}
+# Findings that say what a message is made of, not that it is a scam: genuine senders link too,
+# and a model taught by our written scams (most of them with links) weighs "a link" far too much.
+# The rules still name them; the model reads the link's words in the text itself.
+FORM_ONLY = frozenset({"flag:link", "flag:short_link"})
 FOLDS = 5
 SUSPICIOUS_MAX = {"legit": 0.08}
 # never below: the calibration split is small. `suspicious` at 0.2, not 0.25: a prize announced with
@@ -277,7 +281,8 @@ def main() -> None:
 
     rules = replace(ScamRules.load(DEFAULT_DIR), model=None)
     by_split, excluded = splits()
-    names = finding_names((f.id for f in rules.flags), (c.id for c in rules.caps))
+    every = finding_names((f.id for f in rules.flags), (c.id for c in rules.caps))
+    names = [name for name in every if name not in FORM_ONLY]
     train = by_split["train"]
     matrix, _ = features(rules, train, names)
     weights, findings, bias = fit(matrix, [r.label for r in train], names)
