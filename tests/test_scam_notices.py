@@ -151,3 +151,10 @@ def test_a_banks_own_way_to_stop_a_payment_is_no_threat(text):
 def test_a_threat_to_block_is_still_a_threat(text):
     assert "threat_block_urgent" in FLAGS.check(text).flags
     assert RULES.check(text).verdict == "likely_scam"
+
+
+def test_a_fee_waived_is_not_a_fee_asked_for():
+    offer = "Send money home with ZERO fee from our app this Eid. Receive in minutes in any bank account. remit.example/eid"
+    assert "fee_to_receive" not in FLAGS.check(offer).flags
+    trick = "No fee to apply! Just pay Rs 500 registration fee to receive your prize"
+    assert "fee_to_receive" in FLAGS.check(trick).flags

@@ -345,7 +345,7 @@ class ScamRules:
             flags = ()
         elif not flags:
             # No rule names anything: the model alone calls a scam at its own threshold, chosen
-            # on the calibration split among the messages no flag names (a premium-rate trap, a
+            # among the messages no flag names (a premium-rate trap, a
             # job offer in new words), and its doubt is not put to the person as flags.
             verdict = "likely_scam" if probability >= self.model.thresholds["model_alone"] else "suspicious"
             flags = (self.model_flag.id,) if verdict == "likely_scam" and self.model_flag else ()

@@ -4,8 +4,9 @@ trained on real and written messages (`data/scam/`, see its SOURCES.md).
 
 It is trained ahead of time by `scam_train.py` (scikit-learn, never loaded by the service) and
 shipped as numpy arrays beside the rules: `intents/scam_model.npz`, about 1.3 MB, read in a
-few milliseconds. The thresholds that turn its probability into a verdict were chosen on a
-calibration split of the data and are saved with the weights.
+few milliseconds. The thresholds that turn its probability into a verdict were chosen on
+scores of families of messages the model was not trained on (`scam_train.py`) and are saved with
+the weights.
 
 Features: the text with every digit read as 0 (numbers differ from one copy of a scam to the
 next), its character n-grams of 2 to 5 and its words and word pairs (`features.py`), each
@@ -63,7 +64,7 @@ class ScamModel:
     findings: dict[str, float]  # the weight of each rule finding ("flag:link", "cap:marketing")
     bias: float
     # the least probability of "likely_scam" and of "suspicious", and of "model_alone": a scam
-    # that no flag names (all three chosen on the calibration split)
+    # that no flag names (all three chosen on out-of-family scores)
     thresholds: dict[str, float]
 
     def text_logit(self, prepared: str) -> float:

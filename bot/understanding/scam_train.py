@@ -10,11 +10,16 @@ out and never used to choose anything (`data/scam/heldout.csv`, what `scam eval`
 Messages that are in, or nearly the same as one in, the shared evaluation sets
 (`../shared/eval/*.csv`) are left out of every split; their count goes into the record.
 
-The thresholds: `likely_scam` is the lowest probability at which at most 1% of the ordinary
-messages and 3% of the marketing of the calibration split are called scams (the bar is 2% and
-5%); `model_alone`, for messages no flag names, the lowest not below it at which the same holds
-among the calibration messages no flag names, never below MODEL_ALONE_FLOOR; `suspicious` the
-lowest at which at most 8% of the ordinary ones are flagged (bar 15%)."""
+The thresholds are chosen on scores of kinds of message the model has not seen: real messages
+come in kinds our data lacks (another country's operator offers, a bank's new layout), and a
+model scored on copies of what it was trained on is far too sure of them. So the training and
+calibration rows are cut into FOLDS by family (a written line's family, such as "operator" or
+"parcel"; otherwise the message), each fold is scored by a model trained on the others, and:
+`likely_scam` is the lowest probability at which at most 2% of the ordinary messages and 5% of
+the marketing are called scams (the bar's allowances); `model_alone`, for messages no flag names,
+the lowest not below it at which the same holds among the messages no flag names, never below
+MODEL_ALONE_FLOOR; `suspicious` the lowest at which at most 8% of the ordinary ones are flagged
+(bar 15%). The shipped model itself is trained on the training split alone."""
 
 from __future__ import annotations
 
@@ -48,7 +53,13 @@ CALIBRATION = DATA / "calibration.csv"
 C = 16.0
 MARKETING_WEIGHT = 3.0  # marketing is few beside chat, and its bar (5%) is on its own share
 UCI_LEGIT_KEPT = 1500  # of its 4,517 chats: enough to know chat, not so many that it drowns the rest
-LIKELY_MAX = {"legit": 0.01, "marketing": 0.03}
+# the bar's own allowances, on out-of-family scores (harsher than in-family ones)
+LIKELY_MAX = {"legit": 0.02, "marketing": 0.05}
+# Findings that say what a message is made of, not that it is a scam: genuine senders link too,
+# and a model taught by our written scams (most of them with links) weighs "a link" far too much.
+# The rules still name them; the model reads the link's words in the text itself.
+FORM_ONLY = frozenset({"flag:link", "flag:short_link"})
+FOLDS = 5
 SUSPICIOUS_MAX = {"legit": 0.08}
 # never below: the calibration split is small. `suspicious` at 0.2, not 0.25: a prize announced with
 # no contact yet is worth a warning, and the flagged bar (15% of ordinary messages) leaves room
@@ -224,28 +235,60 @@ def data_digest() -> str:
     return _digest([*(DATA / name for name in SOURCES), OWN_SET, DEFAULT_DIR / "scam_rules.yaml"])
 
 
+def family(row: Row) -> str:
+    """What a message is a kind of: a written line's family ("operator", "parcel"), else its group."""
+    return row.source if row.source.startswith("written:") else row.group
+
+
+def out_of_family_scores(rules: ScamRules, rows: list[Row],
+                         names: list[str]) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Each row's probability from a model trained without its family's fold, by label; and the
+    same for the rows no flag names. UCI's keyword-split marketing is left out (too rough a line)."""
+    folds = [int(hashlib.sha256(family(r).encode()).hexdigest()[:8], 16) % FOLDS for r in rows]
+    matrix, found = features(rules, rows, names)
+    prepared = [rules.prepare(r.text) for r in rows]
+    scores: dict[str, list[float]] = {}
+    unnamed: dict[str, list[float]] = {}
+    for fold in range(FOLDS):
+        inside = [i for i, f in enumerate(folds) if f != fold]
+        weights, findings, bias = fit(_rows_of(matrix, inside), [rows[i].label for i in inside], names)
+        model = ScamModel(weights, findings, bias, dict.fromkeys(THRESHOLDS, 0.5))
+        for i in (i for i, f in enumerate(folds) if f == fold):
+            row = rows[i]
+            if row.label == "marketing" and row.source.startswith("uci"):
+                continue
+            p = model.probability(prepared[i], found[i])
+            scores.setdefault(row.label, []).append(p)
+            if not any(name.startswith("flag:") for name in found[i]):
+                unnamed.setdefault(row.label, []).append(p)
+    return scores, unnamed
+
+
+def _rows_of(matrix: dict[str, np.ndarray], rows: list[int]) -> dict[str, np.ndarray]:
+    """The given rows of a matrix in parts (as `features` returns it)."""
+    data, indices, indptr = [], [], [0]
+    for i in rows:
+        start, end = matrix["indptr"][i], matrix["indptr"][i + 1]
+        data.append(matrix["data"][start:end])
+        indices.append(matrix["indices"][start:end])
+        indptr.append(indptr[-1] + end - start)
+    return {"data": np.concatenate(data), "indices": np.concatenate(indices), "indptr": np.array(indptr),
+            "shape": np.array([len(rows), matrix["shape"][1]])}
+
+
 def main() -> None:
     import sklearn
 
     rules = replace(ScamRules.load(DEFAULT_DIR), model=None)
     by_split, excluded = splits()
-    names = finding_names((f.id for f in rules.flags), (c.id for c in rules.caps))
+    every = finding_names((f.id for f in rules.flags), (c.id for c in rules.caps))
+    names = [name for name in every if name not in FORM_ONLY]
     train = by_split["train"]
     matrix, _ = features(rules, train, names)
     weights, findings, bias = fit(matrix, [r.label for r in train], names)
     model = ScamModel(weights, findings, bias, dict.fromkeys(THRESHOLDS, 0.5))
     calibration = by_split["calibration"]
-    scores: dict[str, list[float]] = {}
-    unnamed: dict[str, list[float]] = {}  # the messages no flag names
-    for row, found in zip(calibration, features(rules, calibration, names)[1], strict=True):
-        # UCI's spam was split into scam and marketing by keywords (prepare_uci.py): too rough
-        # a line to set a threshold by; the marketing the bar is about is written or our own.
-        if row.label == "marketing" and row.source.startswith("uci"):
-            continue
-        p = model.probability(rules.prepare(row.text), found)
-        scores.setdefault(row.label, []).append(p)
-        if not any(name.startswith("flag:") for name in found):
-            unnamed.setdefault(row.label, []).append(p)
+    scores, unnamed = out_of_family_scores(rules, train + calibration, names)
     likely = _threshold(scores, LIKELY_MAX, LIKELY_FLOOR)
     alone = _threshold(unnamed, LIKELY_MAX, max(likely, MODEL_ALONE_FLOOR))
     suspicious = min(likely, _threshold(scores, SUSPICIOUS_MAX, SUSPICIOUS_FLOOR))
@@ -269,6 +312,8 @@ def main() -> None:
         "rows": {name: dict(Counter(f"{r.label}:{r.source.split(':')[0]}" for r in rows))
                  for name, rows in by_split.items()},
         "thresholds": model.thresholds,
+        "thresholds_chosen_on": f"out-of-family scores ({FOLDS} folds by family over train and calibration): "
+                                + ", ".join(f"{label} {len(s)}" for label, s in sorted(scores.items())),
         "report": report,
     }
     RECORD.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
