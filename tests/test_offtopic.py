@@ -5,9 +5,10 @@ me kya kehte hain"), shops, cricket records, exams, jobs and loans. Messages tha
 share those words ("someone recorded my call and blackmails me") still are.
 
 Measured on held-out sets written for this work, apart from the intent files, in three
-languages: `holdout_offtopic.csv` (the bar) before any tuning, and a smaller
-`holdout_offtopic2.csv` after the first round of examples. Their lines are never copied into
-`intents/`."""
+languages: `holdout_offtopic.csv` (the bar) before any tuning, a smaller
+`holdout_offtopic2.csv` after the first round of examples, and `holdout_offtopic3.csv`, written
+before the second round (issue 29) and measured only before it (88.7% rejected) and after. Their
+lines are never copied into `intents/`; that round was tuned on `tune_offtopic.csv` instead."""
 
 from __future__ import annotations
 
@@ -23,10 +24,9 @@ from tests.conftest import ROOT, SHARED
 DATA = ROOT / "tests" / "data"
 DEV_REAL = SHARED / "eval" / "dev_real.csv"
 IN_SCOPE = 218 / 220  # in-scope accuracy on dev_real.csv before this work
-# (file, off-topic rejected over all languages, in each language). The second set is held to a
-# lower guard: 93.8% when first measured; three of its five misses ask for a fingerprint lock on
-# WhatsApp, which two_factor's own examples claim for banking apps (a line for the content).
-HOLDOUTS = [(DATA / "holdout_offtopic.csv", 0.95, 0.90), (DATA / "holdout_offtopic2.csv", 0.92, 0.90)]
+# (file, off-topic rejected over all languages, in each language). Measured after issue 29's round:
+# 97.5%, 98.8% and 99.3% (the lowest language 95.4%).
+HOLDOUTS = [(DATA / f"holdout_offtopic{n}.csv", 0.95, 0.90) for n in ("", "2", "3")]
 
 
 @pytest.mark.parametrize(("holdout", "rejected", "each_language"), HOLDOUTS, ids=[h.name for h, *_ in HOLDOUTS])
