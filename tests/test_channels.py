@@ -371,5 +371,6 @@ def test_whatsapp_signature_with_or_without_the_port_and_only_over_the_form_sent
     signature = RequestValidator(AUTH).compute_signature("https://bot.example.org/whatsapp", form)
     assert not channel.signed("/whatsapp", "", {**form, "Body": "hi"}, signature)
     assert not channel.signed("/whatsapp", "", form, "")
+    assert not channel.signed("/whatsapp", "", form, "é" + signature[1:])  # a hostile header: no error
     assert not channel.signed("/whatsapp", "", form, RequestValidator("other").compute_signature(
         "https://bot.example.org/whatsapp", form))

@@ -71,7 +71,8 @@ class WhatsAppChannel:
         # The URL as given is one of the two forms (with and without the port) `validate`
         # accepts: most requests are checked with one HMAC instead of two, and with a
         # MultiDict-like form (`getall`), which the library reads without an exception a field.
-        if hmac.compare_digest(self.validator.compute_signature(url, _Fields(form)), signature):
+        computed = self.validator.compute_signature(url, _Fields(form))
+        if hmac.compare_digest(computed.encode(), signature.encode()):  # bytes: any header text
             return True
         return self.validator.validate(url, dict(form), signature)
 
