@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -138,7 +137,7 @@ def _saved_secret(db_path: Path, name: str = "secret.key") -> bytes:
 def keyed(secret: bytes, *parts: str, size: int = 32) -> str:
     """A keyed hash (HMAC-SHA256, hex, `size` characters) of the parts joined by ':': how
     anything tied to a person or a message is stored, never the thing itself."""
-    return hmac.new(secret, ":".join(parts).encode(), hashlib.sha256).hexdigest()[:size]
+    return hmac.digest(secret, ":".join(parts).encode(), "sha256").hex()[:size]  # one C call
 
 
 def user_key(secret: bytes, channel: str, user_id: str) -> str:

@@ -338,3 +338,39 @@ def test_telegram_asks_for_the_contact_and_checks_only_the_own_one(service, tele
     sent = telegram_api.wait_for("sendMessage", 4)
     assert "your number was not found" in sent[1]["text"]
     assert all("not your own Telegram account" in s["text"] for s in sent[2:4])
+
+
+def test_whatsapp_twiml_is_the_document_twilios_messaging_response_writes():
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    from bot.channels.render import numbered, split
+    from bot.channels.whatsapp import _NOT_XML, MAX_MESSAGE, twiml
+    from bot.dialogue.core import Outcome
+    from bot.dialogue.messages import Option, Reply
+
+    texts = ["a & b < c > d \" ' ]]> \r\n\tx", "مارکیٹنگ کالز کیسے بند کروں؟ 3627", "bad \x00\x0b char",
+             ("long paragraph " * 80 + "\n\n") * 3]
+    replies = [Reply(text, (Option("Complain <to> PTA & co", "pta"),), "Reply 1", "en", "x", {})
+               for text in texts]
+    for outcome in (Outcome(replies, "answered"), Outcome(replies[:1], "answered"), Outcome([], "duplicate")):
+        expected = MessagingResponse()
+        for reply in outcome.replies:
+            for part in split(_NOT_XML.sub("", numbered(reply)), MAX_MESSAGE):
+                expected.message(part)
+        assert twiml(outcome) == str(expected)
+
+
+def test_whatsapp_signature_with_or_without_the_port_and_only_over_the_form_sent():
+    from bot.channels.whatsapp import WhatsAppChannel
+
+    channel = WhatsAppChannel.__new__(WhatsAppChannel)
+    channel.validator, channel.public_url = RequestValidator(AUTH), "https://bot.example.org"
+    form = {"MessageSid": message_sid("SMport"), "From": "whatsapp:+923001234567", "Body": "hi & bye"}
+    for url in ("https://bot.example.org/whatsapp", "https://bot.example.org:443/whatsapp"):
+        assert channel.signed("/whatsapp", "", form, RequestValidator(AUTH).compute_signature(url, form))
+    signature = RequestValidator(AUTH).compute_signature("https://bot.example.org/whatsapp", form)
+    assert not channel.signed("/whatsapp", "", {**form, "Body": "hi"}, signature)
+    assert not channel.signed("/whatsapp", "", form, "")
+    assert not channel.signed("/whatsapp", "", form, "é" + signature[1:])  # a hostile header: no error
+    assert not channel.signed("/whatsapp", "", form, RequestValidator("other").compute_signature(
+        "https://bot.example.org/whatsapp", form))

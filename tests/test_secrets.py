@@ -89,3 +89,15 @@ def test_names_addresses_and_foreign_numbers_are_masked():
     for kept in ("Sara", "Ahmed", "12", "G-9", "415", "555"):
         assert kept not in masked, masked
     assert redact("I am worried about my data") == "I am worried about my data"
+
+
+def test_keyed_is_hmac_sha256_hex_of_the_parts_joined_by_colons():
+    import hashlib
+    import hmac
+
+    from bot.config import keyed
+
+    for secret, parts, size in ((b"s", ("whatsapp", "+923001234567"), 32), (b"k" * 80, ("records", "x"), 16),
+                                (b"", ("",), 64)):
+        expected = hmac.new(secret, ":".join(parts).encode(), hashlib.sha256).hexdigest()[:size]
+        assert keyed(secret, *parts, size=size) == expected

@@ -54,6 +54,7 @@ KEYED = {
     "scam_checks": "[print] TEXT, [checker] TEXT, [at] INTEGER, PRIMARY KEY ([print], [checker])",
     "feedback": "[day] TEXT, [intent] TEXT, [lang] TEXT, [up] INTEGER, [down] INTEGER,"
                 " PRIMARY KEY ([day], [intent], [lang])",
+    "outbox": "[key] TEXT PRIMARY KEY, [at] FLOAT, [replies] TEXT",  # written and deleted by each message
 }
 
 
@@ -115,7 +116,6 @@ class Store:
         )
         if "who" not in db["misses"].columns_dict:  # a database from before "delete my data" took misses
             db["misses"].add_column("who", str)
-        db["outbox"].create({"key": str, "at": float, "replies": str}, pk="key", if_not_exists=True)
 
     @contextmanager
     def transaction(self, backoff: tuple[float, ...] = (0.05, 0.1)) -> Iterator[None]:
