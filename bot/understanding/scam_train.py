@@ -32,6 +32,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -165,12 +166,18 @@ def weights(labels: list[str]) -> np.ndarray:
     return weight
 
 
+def _csr(matrix: dict[str, np.ndarray]) -> Any:
+    """The matrix of `features`' parts as a SciPy sparse matrix (imported here: a training tool)."""
+    from scipy.sparse import csr_matrix
+
+    return csr_matrix((matrix["data"], matrix["indices"], matrix["indptr"]), shape=tuple(matrix["shape"]))
+
+
 def fit(matrix: dict[str, np.ndarray], labels: list[str],
         names: list[str]) -> tuple[np.ndarray, dict[str, float], float]:
-    from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
-    x = csr_matrix((matrix["data"], matrix["indices"], matrix["indptr"]), shape=tuple(matrix["shape"]))
+    x = _csr(matrix)
     y = np.array([label == "scam" for label in labels])
     model = LogisticRegression(C=C, solver="liblinear", max_iter=1000)
     model.fit(x, y, sample_weight=weights(labels))
@@ -266,14 +273,8 @@ def out_of_family_scores(rules: ScamRules, rows: list[Row],
 
 def _rows_of(matrix: dict[str, np.ndarray], rows: list[int]) -> dict[str, np.ndarray]:
     """The given rows of a matrix in parts (as `features` returns it)."""
-    data, indices, indptr = [], [], [0]
-    for i in rows:
-        start, end = matrix["indptr"][i], matrix["indptr"][i + 1]
-        data.append(matrix["data"][start:end])
-        indices.append(matrix["indices"][start:end])
-        indptr.append(indptr[-1] + end - start)
-    return {"data": np.concatenate(data), "indices": np.concatenate(indices), "indptr": np.array(indptr),
-            "shape": np.array([len(rows), matrix["shape"][1]])}
+    part = _csr(matrix)[rows]
+    return {"data": part.data, "indices": part.indices, "indptr": part.indptr, "shape": np.array(part.shape)}
 
 
 def main() -> None:
