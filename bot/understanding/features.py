@@ -87,7 +87,7 @@ class Vocabulary:
         # An id past the last one gets len(ids): clipped, it is compared with the last id
         # (which is smaller) and dropped.
         index = index[self.ids.take(index, mode="clip") == ids]
-        index, counts = _runs(index)
+        index, counts = runs(index)
         weight = np.log(counts)
         weight += 1.0
         weight *= self.idf.take(index)
@@ -116,7 +116,7 @@ class Vocabulary:
         return cls(ids, idf.astype(np.float32))
 
 
-def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values of a sorted array with the length of each one's run (np.unique's
     answer with return_counts, without its machinery)."""
     size = len(ordered)
