@@ -26,29 +26,28 @@ WORD_TAG = np.uint64(1 << 63)  # word ids live in the top half of the id space
 _POWERS = np.array([[pow(PRIME, n - 1 - k, 1 << 64) if k < n else 0 for n in NGRAMS]
                     for k in range(NGRAMS[-1])], dtype=np.uint64)
 _LONGEST = NGRAMS[-1]
-_SPACE = 32
+# After the text's closing space, more spaces: every position then has a full window of
+# characters, and an n-gram that runs into them has a space inside, so it is dropped.
+_TAIL = " " * (_LONGEST - 2)
+_CHAR_MASK = ~WORD_TAG
 
 
 def char_ids(text: str) -> np.ndarray:
     """Ids of the character n-grams of each word, padded with spaces (" ab", "abc", "bc "):
     those of length 2 from each position, then those of length 3, and so on."""
-    padded = f" {text} ".encode("utf-32-le")
-    length = len(padded) // 4
-    # The codes with zeros after them, so that every position has a full window of characters
-    # (the n-grams that run past the end are dropped below).
-    codes = np.zeros(length + _LONGEST - 2, dtype=np.uint64)
-    codes[:length] = np.frombuffer(padded, dtype=np.uint32)
-    windows = np.ndarray((length - 1, _LONGEST), np.uint64, codes, strides=(8, 8))
+    codes = np.frombuffer(f" {text} {_TAIL}".encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    positions = len(codes) - (_LONGEST - 1)  # the padded text's length - 1: where 2-grams start
+    windows = np.ndarray((positions, _LONGEST), np.uint64, codes, strides=(8, 8))
     hashes = windows @ _POWERS  # (position, length - 2); uint64 products wrap around 2**64
-    # An n-gram is kept when none of its inner characters is a space. Past the end counts as a
-    # space, which drops the n-grams that run past it (the last real character is a space).
-    space = np.ones(length + _LONGEST - 2, dtype=bool)
-    np.equal(codes[:length], _SPACE, out=space[:length])
-    inner = np.ndarray((_LONGEST - 2, length - 1), bool, space, 1, strides=(1, 1))  # [k, i]: space[i + 1 + k]
-    broken = np.zeros((_LONGEST - 1, length - 1), dtype=bool)  # 2-grams have no inner character
-    np.logical_or.accumulate(inner, axis=0, out=broken[1:])
-    ids = hashes.T[~broken]  # by length, then by position
-    ids &= ~WORD_TAG
+    # An n-gram is kept when none of its inner characters is a space.
+    letter = codes != 32
+    # inner[k, i]: letter[i + 1 + k], the (k + 1)-th character after position i
+    inner = np.ndarray((_LONGEST - 2, positions), bool, letter, 1, strides=(1, 1))
+    kept = np.empty((_LONGEST - 1, positions), dtype=bool)
+    kept[0] = True  # a 2-gram has no inner character
+    np.logical_and.accumulate(inner, axis=0, out=kept[1:])
+    ids = hashes.T[kept]  # by length, then by position
+    ids &= _CHAR_MASK
     return ids
 
 
