@@ -15,6 +15,7 @@ import pytest
 from bot.understanding import scam_model
 from bot.understanding.features import Vocabulary, char_ids, text_ids, word_ids
 from bot.understanding.matcher import build_normaliser
+from bot.understanding.normalise import _LATIN_LETTER, _URDU_LETTER, _stand_ins
 
 OLD_PRIME = np.uint64(1_000_003)
 OLD_TAG = np.uint64(1 << 63)
@@ -133,3 +134,26 @@ def test_the_scam_models_vector_is_the_old_one_bit_for_bit():
         columns, values = scam_model.vector(text)
         old_columns, old_values = old_scam_vector(text)
         assert same(columns, old_columns) and same(values, old_values), text
+
+
+def old_detect_language(norm, text: str, normalised: str) -> str | None:
+    """Normaliser.detect_language as it was before its ASCII shortcut."""
+    bare = _stand_ins(text, " ")
+    urdu, latin = len(_URDU_LETTER.findall(bare)), len(_LATIN_LETTER.findall(bare))
+    if urdu == 0 and latin == 0:
+        return None
+    if urdu >= latin:
+        return "ur"
+    own = [tok for tok in normalised.split() if tok not in norm._shared and not tok.isdecimal()]
+    if not own:
+        return None
+    roman = sum(1 for tok in own if tok in norm._roman)
+    return "roman_ur" if roman >= 2 or (roman and roman * 4 >= len(own)) else "en"
+
+
+def test_the_language_is_detected_as_before(content):
+    norm = build_normaliser(content)
+    examples = [e for i in content.intents.values() for ex in i.examples.values() for e in ex]
+    for text in TEXTS + examples + ["ali@example.com", "telenor helpline", "1", "👍", "ok کیا"]:
+        normalised = norm.normalise(text)
+        assert norm.detect_language(text, normalised) == old_detect_language(norm, text, normalised), text

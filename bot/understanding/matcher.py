@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -130,21 +130,24 @@ class Matcher:
                 found |= self._hints.get(tuple(words[start:end]), set())
         return found
 
-    def match(self, text: str, normalised: str | None = None) -> Match:
-        """`normalised`: the text as the normaliser folds it, if the caller has it already."""
+    def match(self, text: str, normalised: str | None = None, lang: str | None = None) -> Match:
+        """`normalised`: the text as the normaliser folds it, and `lang`: its language, if the
+        caller has them already (detecting it again cost a tenth of matching)."""
         normalised = self.normaliser.normalise(text) if normalised is None else normalised
-        lang = self.normaliser.detect_language(text, normalised)
+        lang = lang or self.normaliser.detect_language(text, normalised)
         if not normalised:
             return Match(None, 0.0, lang)
         sentence = asking_sentence(text)
         asking = self.normaliser.normalise(sentence) if sentence else None
         kept = normalised.count(" ") < CACHE_WORDS and not NUMBER.search(normalised)
-        return replace((self._decide_short if kept else self._decide)(normalised, asking), lang=lang)
+        verdict = (self._decide_short if kept else self._decide)(normalised, asking)
+        # A new Match, not dataclasses.replace: that costs as much as the rest of this function.
+        return Match(verdict.intent, verdict.score, lang, verdict.candidates)
 
     def _decide(self, normalised: str, asking: str | None) -> Match:
         """The verdict on a normalised text, with no language yet."""
         scores = self.scores(normalised, asking)
-        first, second = np.argsort(scores)[::-1][:2]
+        first, second = scores.argsort()[::-1][:2]
         top, runner_up = float(scores[first]), float(scores[second])
         intent_id, shown = self.intent_ids[first], _percent(top)
         if top < THRESHOLD or intent_id == OUT_OF_SCOPE or self._near_miss(scores, top):
