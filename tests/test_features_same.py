@@ -85,6 +85,7 @@ def made_texts(count: int, seed: int) -> list[str]:
     made = ["", " ", "a", "😀", "ک", "  ", "a  b", " a ", "ab", "abc", "abcd", "abcde", "abcdef", "x" * 4096,
             "کیا " * 900, "😀" * 300, "mera whatsapp hack ho gaya hai kya karun", "میرا واٹس ایپ ہیک ہو گیا ہے",
             "how can i check if my email was leaked", "mera data leak hua? کیا کروں 😀 please help"]
+    made += [("ab cde fgh" * 50)[:size] for size in range(395, 405)]  # both ways of hashing (features._hashes)
     for _ in range(count):
         glue = rnd.choice([" ", "", "  ", " \n"])
         made.append(glue.join(rnd.choice(PIECES) for _ in range(rnd.randint(1, 40))))

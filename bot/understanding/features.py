@@ -26,6 +26,8 @@ WORD_TAG = np.uint64(1 << 63)  # word ids live in the top half of the id space
 _POWERS = np.array([[pow(PRIME, n - 1 - k, 1 << 64) if k < n else 0 for n in NGRAMS]
                     for k in range(NGRAMS[-1])], dtype=np.uint64)
 _LONGEST = NGRAMS[-1]
+_PRIME = np.uint64(PRIME)
+_PRODUCT_UP_TO = 400  # positions: measured, the product's cost crosses the four steps' there
 # After the text's closing space, more spaces: every position then has a full window of
 # characters, and an n-gram that runs into them has a space inside, so it is dropped.
 _TAIL = " " * (_LONGEST - 2)
@@ -37,18 +39,34 @@ def char_ids(text: str) -> np.ndarray:
     those of length 2 from each position, then those of length 3, and so on."""
     codes = np.frombuffer(f" {text} {_TAIL}".encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     positions = len(codes) - (_LONGEST - 1)  # the padded text's length - 1: where 2-grams start
-    windows = np.ndarray((positions, _LONGEST), np.uint64, codes, strides=(8, 8))
-    hashes = windows @ _POWERS  # (position, length - 2); uint64 products wrap around 2**64
-    # An n-gram is kept when none of its inner characters is a space.
+    hashes = _hashes(codes, positions)
+    # An n-gram is kept when none of its inner characters is a space: kept[n - 2, i] when
+    # the n - 2 characters after position i are letters. (Row by row: logical_and.accumulate
+    # down the columns costs twenty times more.)
     letter = codes != 32
-    # inner[k, i]: letter[i + 1 + k], the (k + 1)-th character after position i
-    inner = np.ndarray((_LONGEST - 2, positions), bool, letter, 1, strides=(1, 1))
     kept = np.empty((_LONGEST - 1, positions), dtype=bool)
     kept[0] = True  # a 2-gram has no inner character
-    np.logical_and.accumulate(inner, axis=0, out=kept[1:])
-    ids = hashes.T[kept]  # by length, then by position
+    kept[1] = letter[1:1 + positions]
+    for row in range(2, _LONGEST - 1):
+        np.logical_and(kept[row - 1], letter[row:row + positions], out=kept[row])
+    ids = hashes[kept]  # by length, then by position
     ids &= _CHAR_MASK
     return ids
+
+
+def _hashes(codes: np.ndarray, positions: int) -> np.ndarray:
+    """[n - 2, i]: the id of the n-gram from position i (uint64 arithmetic wraps around 2**64).
+    The matrix product is one call, but numpy multiplies integer matrices without SIMD: from a
+    few hundred characters on, the four steps of h * PRIME + code cost less."""
+    if positions <= _PRODUCT_UP_TO:
+        return (np.ndarray((positions, _LONGEST), np.uint64, codes, strides=(8, 8)) @ _POWERS).T
+    hashes = np.empty((_LONGEST - 1, positions), dtype=np.uint64)
+    previous = codes[:positions]
+    for row, n in enumerate(NGRAMS):
+        np.multiply(previous, _PRIME, out=hashes[row])
+        hashes[row] += codes[n - 1:n - 1 + positions]
+        previous = hashes[row]
+    return hashes
 
 
 def word_ids(text: str) -> np.ndarray:
