@@ -231,7 +231,7 @@ class Bot:
             replies = actions.continue_pending(turn)
             if replies is not None:
                 return replies
-        match = self.matcher.match(turn.text, turn.normalised)
+        match = self.matcher.match(turn.text, turn.normalised, turn.lang)  # both worked out once, in handle
         return actions.intercept(turn, match) or self.answer_match(turn, match)
 
     def _picked_option(self, turn: Turn) -> list[Reply] | None:

@@ -9,6 +9,7 @@ unit length on its own, so a long message counts as much as a short one."""
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,31 +17,65 @@ from functools import cached_property
 import numpy as np
 
 NGRAMS = range(2, 6)
-PRIME = np.uint64(1_000_003)
+PRIME = 1_000_003
 WORD_TAG = np.uint64(1 << 63)  # word ids live in the top half of the id space
+# An n-gram's id is h = h * PRIME + code over its characters (mod 2**64), that is the sum of
+# code[k] * PRIME**(n - 1 - k). _POWERS[k, n - 2] is that factor of its k-th character, so one
+# matrix product hashes the n-grams of every length from every position at once: a message
+# costs a few numpy calls, not a few per n-gram length.
+_POWERS = np.array([[pow(PRIME, n - 1 - k, 1 << 64) if k < n else 0 for n in NGRAMS]
+                    for k in range(NGRAMS[-1])], dtype=np.uint64)
+_LONGEST = NGRAMS[-1]
+_PRIME = np.uint64(PRIME)
+_PRODUCT_UP_TO = 400  # positions: measured, the product's cost crosses the four steps' there
+# After the text's closing space, more spaces: every position then has a full window of
+# characters, and an n-gram that runs into them has a space inside, so it is dropped.
+_TAIL = " " * (_LONGEST - 2)
+_CHAR_MASK = ~WORD_TAG
 
 
 def char_ids(text: str) -> np.ndarray:
-    """Ids of the character n-grams of each word, padded with spaces (" ab", "abc", "bc ")."""
-    codes = np.frombuffer(f" {text} ".encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    # spaces[i]: the spaces among the first i + 1 characters. An n-gram from i has no space
-    # inside when spaces[i + n - 2] == spaces[i] (its first and last character may be one).
-    spaces = np.cumsum(codes == 32)
-    ids, found = codes, []
-    for n in NGRAMS:  # each n-gram from the (n-1)-gram before it; the ids wrap around 2**64
-        count = len(codes) - n + 1
-        if count <= 0:
-            break
-        ids = ids[:count] * PRIME + codes[n - 1:]
-        found.append(ids if n == 2 else ids[spaces[n - 2:n - 2 + count] == spaces[:count]])
-    return np.concatenate(found) & ~WORD_TAG if found else np.zeros(0, dtype=np.uint64)
+    """Ids of the character n-grams of each word, padded with spaces (" ab", "abc", "bc "):
+    those of length 2 from each position, then those of length 3, and so on."""
+    codes = np.frombuffer(f" {text} {_TAIL}".encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    positions = len(codes) - (_LONGEST - 1)  # the padded text's length - 1: where 2-grams start
+    hashes = _hashes(codes, positions)
+    # An n-gram is kept when none of its inner characters is a space: kept[n - 2, i] when
+    # the n - 2 characters after position i are letters. (Row by row: logical_and.accumulate
+    # down the columns costs twenty times more.)
+    letter = codes != 32
+    kept = np.empty((_LONGEST - 1, positions), dtype=bool)
+    kept[0] = True  # a 2-gram has no inner character
+    kept[1] = letter[1:1 + positions]
+    for row in range(2, _LONGEST - 1):
+        np.logical_and(kept[row - 1], letter[row:row + positions], out=kept[row])
+    ids = hashes[kept]  # by length, then by position
+    ids &= _CHAR_MASK
+    return ids
+
+
+def _hashes(codes: np.ndarray, positions: int) -> np.ndarray:
+    """[n - 2, i]: the id of the n-gram from position i (uint64 arithmetic wraps around 2**64).
+    The matrix product is one call, but numpy multiplies integer matrices without SIMD: from a
+    few hundred characters on, the four steps of h * PRIME + code cost less."""
+    if positions <= _PRODUCT_UP_TO:
+        return (np.ndarray((positions, _LONGEST), np.uint64, codes, strides=(8, 8)) @ _POWERS).T
+    hashes = np.empty((_LONGEST - 1, positions), dtype=np.uint64)
+    previous = codes[:positions]
+    for row, n in enumerate(NGRAMS):
+        np.multiply(previous, _PRIME, out=hashes[row])
+        hashes[row] += codes[n - 1:n - 1 + positions]
+        previous = hashes[row]
+    return hashes
 
 
 def word_ids(text: str) -> np.ndarray:
     """Ids of the words and of each pair of neighbouring words."""
-    words = text.split()
-    grams = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
-    return np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint64, count=len(grams)) | WORD_TAG
+    words = [word.encode() for word in text.split()]
+    grams = words + [a + b" " + b for a, b in zip(words, words[1:], strict=False)]
+    ids = np.array(list(map(zlib.crc32, grams)), dtype=np.uint64)
+    ids |= WORD_TAG
+    return ids
 
 
 def text_ids(text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -61,16 +96,24 @@ class Vocabulary:
         return self.row(text_ids(text))
 
     def row(self, blocks: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
-        unique, counts = np.unique(np.concatenate(blocks), return_counts=True)
-        index = np.searchsorted(self.ids, unique)  # sorted queries: the fastest kind
-        np.minimum(index, len(self.ids) - 1, out=index)
-        known = self.ids[index] == unique
-        index, counts = index[known], counts[known]
-        weight = ((1.0 + np.log(counts)) * self.idf[index]).astype(np.float32)
+        # Array methods, not np.* functions: a short message makes a score of numpy calls, and
+        # the functions' dispatch cost more than their work.
+        ids = np.concatenate(blocks)
+        ids.sort()
+        index = self.ids.searchsorted(ids)  # sorted queries: the fastest kind
+        # An id past the last one gets len(ids): clipped, it is compared with the last id
+        # (which is smaller) and dropped.
+        index = index[self.ids.take(index, mode="clip") == ids]
+        index, counts = runs(index)
+        weight = np.log(counts)
+        weight += 1.0
+        weight *= self.idf.take(index)
+        weight = weight.astype(np.float32)
         # Columns follow the ids' order, and word ids are the top half: words are a tail.
-        words = int(np.searchsorted(index, self.first_word))
+        words = int(index.searchsorted(self.first_word))
         for block in (weight[words:], weight[:words]):  # each block of unit length
-            norm = float(np.sqrt(np.dot(block, block)))
+            # The float32 square root, exactly: a float64 one rounded to float32 is the same.
+            norm = math.sqrt(block.dot(block))
             if norm:
                 block /= norm
         return index, weight
@@ -88,3 +131,14 @@ class Vocabulary:
         ids, df = np.unique(np.concatenate(per_text), return_counts=True)
         idf = np.log((1 + len(blocks)) / (1 + df)) + 1.0
         return cls(ids, idf.astype(np.float32))
+
+
+def runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array with the length of each one's run (np.unique's
+    answer with return_counts, without its machinery)."""
+    size = len(ordered)
+    edges = np.empty(size + 1, dtype=bool)  # where a run starts, and the end
+    edges[0] = edges[size] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=edges[1:size])
+    starts = edges.nonzero()[0]
+    return ordered.take(starts[:-1]), starts[1:] - starts[:-1]

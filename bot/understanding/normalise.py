@@ -79,8 +79,11 @@ class Normaliser:
         return found
 
     def normalise(self, text: str) -> str:
-        text = _stand_ins(text.translate(DIGITS))
-        text = _NOT_WORD.sub(" ", strip_marks(text).translate(LETTERS).casefold())
+        # The digits and letters folded are none of them ASCII, nor is anything strip_marks
+        # drops: most messages are ASCII and skip those passes.
+        plain = text.isascii()
+        text = _stand_ins(text if plain else text.translate(DIGITS))
+        text = _NOT_WORD.sub(" ", (text if plain else strip_marks(text).translate(LETTERS)).casefold())
         if _REPEATS.search(text):
             text = _REPEATS.sub(r"\1\1", text)
         return " ".join(self._fold.get(tok, tok) for tok in text.split())
@@ -90,12 +93,13 @@ class Normaliser:
         letters at all ("1", "👍"), or only an email, a link, a number and shared words
         ("ali@example.com", "telenor helpline"). The conversation's language then holds."""
         bare = _stand_ins(text, " ")  # an address's or link's letters are no language
-        urdu = len(_URDU_LETTER.findall(bare))
-        latin = len(_LATIN_LETTER.findall(bare))
-        if urdu == 0 and latin == 0:
+        # Urdu when its letters are at least as many as Latin ones; no letters at all: None.
+        urdu = 0 if bare.isascii() else len(_URDU_LETTER.findall(bare))
+        if urdu:
+            if urdu >= len(_LATIN_LETTER.findall(bare)):
+                return "ur"
+        elif not _LATIN_LETTER.search(bare):  # with no Urdu letter, only whether there is one counts
             return None
-        if urdu >= latin:
-            return "ur"
         tokens = (normalised if normalised is not None else self.normalise(text)).split()
         own = [tok for tok in tokens if tok not in self._shared and not tok.isdecimal()]
         if not own:

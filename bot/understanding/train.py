@@ -42,7 +42,9 @@ class Model:
     def decision(self, text: str) -> np.ndarray:
         """The margin of each intent for a normalised text (positive: the model says yes)."""
         columns, values = self.vocabulary.vector(text)
-        return values @ self.weights[columns] + self.bias
+        scores = values @ self.weights.take(columns, axis=0)  # take: the same rows, a third of the cost
+        scores += self.bias
+        return scores
 
     def save(self, path: Path) -> None:
         with open(path, "wb") as handle:
