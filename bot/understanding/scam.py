@@ -22,6 +22,7 @@ import yaml
 from bot.content.load import DEFAULT_DIR, SAFE_LOADER, ContentError
 from bot.understanding.normalise import DIGITS, LANGS, LETTERS, strip_marks
 from bot.understanding.scam_fold import Spelling, undisguise, unmask
+from bot.understanding.scam_gate import Gated
 from bot.understanding.scam_model import MODEL_FILE, ScamModel, finding_names
 
 RULES_FILE = "scam_rules.yaml"
@@ -120,8 +121,9 @@ def _entry(entry: str, codes: tuple[str, ...] = ()) -> str:
 
 def _compile(
     raw: Any, where: str, problems: list[str], codes: tuple[str, ...] = ()
-) -> re.Pattern[str] | None:
-    """A list of entries, or entries by language, as one regex (None when there are none)."""
+) -> Gated | None:
+    """A list of entries, or entries by language, as one regex (None when there are none),
+    searched only where it can match."""
     entries: Iterable[Any] = ()
     if isinstance(raw, dict):
         entries = [e for lang in LANGS for e in raw.get(lang) or []]
@@ -141,34 +143,34 @@ def _compile(
         # messages are lower-cased before matching, and case-blind regexes cost 2 to 8 times more
         if re.search(r"[A-Z]", re.sub(r"\\.", "", str(entry))):
             problems.append(f"{RULES_FILE}: {where}: write patterns in lower case: {entry!r}")
-    return re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
+    return Gated(parts) if parts else None
 
 
 @dataclass(frozen=True)
 class Flag:
     id: str
     weight: float
-    patterns: re.Pattern[str]
+    patterns: Gated
     explain: dict[str, str]
-    requires: re.Pattern[str] | None = None
-    unless: re.Pattern[str] | None = None
+    requires: Gated | None = None
+    unless: Gated | None = None
     boost: float = 0.0
-    boost_patterns: re.Pattern[str] | None = None
+    boost_patterns: Gated | None = None
     examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # messages it must find
 
     def find(self, text: str) -> tuple[int, float] | None:
         """Where the flag is first seen in prepared `text` and what it weighs, or None."""
-        found = self.patterns.search(text)
-        if not found or (self.requires and not self.requires.search(text)):
+        start = self.patterns.start(text)
+        if start is None or (self.requires and not self.requires.found(text)):
             return None
-        if self.unless and self.unless.search(text):
+        if self.unless and self.unless.found(text):
             return None
-        extra = self.boost if self.boost_patterns and self.boost_patterns.search(text) else 0.0
-        return found.start(), self.weight + extra
+        extra = self.boost if self.boost_patterns and self.boost_patterns.found(text) else 0.0
+        return start, self.weight + extra
 
     def trace(self, text: str) -> dict[str, Any]:
         """How the flag fared on prepared `text`: what matched each of its parts (for tuning)."""
-        def seen(pattern: re.Pattern[str] | None) -> str | None:
+        def seen(pattern: Gated | None) -> str | None:
             hit = pattern.search(text) if pattern else None
             return hit.group() if hit else None
 
@@ -185,11 +187,11 @@ class Cap:
 
     id: str
     verdict: str
-    patterns: re.Pattern[str]
+    patterns: Gated
     unless_flags: frozenset[str]
 
     def applies(self, text: str, flags: Iterable[str]) -> bool:
-        return not self.unless_flags.intersection(flags) and bool(self.patterns.search(text))
+        return not self.unless_flags.intersection(flags) and self.patterns.found(text)
 
 
 @dataclass(frozen=True)
@@ -216,8 +218,8 @@ class ScamRules:
     model: ScamModel | None = None
     model_flag: Flag | None = None  # named when the model finds a scam that no flag explains
     official_codes: re.Pattern[str] | None = None  # the registry's short codes, as whole numbers
-    accounts: re.Pattern[str] | None = None  # where a mobile number is a wallet account, not a contact
-    merchants: re.Pattern[str] | None = None  # where a web address names the shop a card was used at
+    accounts: Gated | None = None  # where a mobile number is a wallet account, not a contact
+    merchants: Gated | None = None  # where a web address names the shop a card was used at
     brands: tuple[str, ...] = ()  # the names in official domains (hbl, easypaisa): never a sender's own site
 
     @classmethod
@@ -294,10 +296,10 @@ class ScamRules:
         if self.official_numbers:
             text = _PHONE_LIKE.sub(self._official_number, text)
         text = _UAN_FOUND.sub(f" {UAN} ", text)
-        if self.accounts:
-            text = self.accounts.sub(_as_accounts, text)
-        if self.merchants:
-            text = self.merchants.sub(_as_merchant, text)
+        if self.accounts and self.accounts.found(text):
+            text = self.accounts.regex.sub(_as_accounts, text)
+        if self.merchants and self.merchants.found(text):
+            text = self.merchants.regex.sub(_as_merchant, text)
         if self.official:
             text = self.official.sub(f" {OFFICIAL_LINK} ", text)
         text = _PLAIN_LINK.sub(functools.partial(self._own_link, text), text)
@@ -491,7 +493,7 @@ def _model_flag(raw: Any, problems: list[str]) -> Flag | None:
         return None
     problems += [f"{RULES_FILE}: model_flag: no explanation in '{lang}'" for lang in LANGS
                  if not str(explain.get(lang) or "").strip()]
-    return Flag(id=str(raw["id"]), weight=0.0, patterns=re.compile("(?!)"),
+    return Flag(id=str(raw["id"]), weight=0.0, patterns=Gated(["(?!)"]),
                 explain={lang: " ".join(str(explain.get(lang, "")).split()) for lang in LANGS})
 
 

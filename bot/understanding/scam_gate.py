@@ -1,0 +1,220 @@
+"""The scam rules' regexes, searched only where they can match.
+
+A rule (a flag's patterns, its `requires`...) is an alternation of dozens of hand-written
+regexes, most starting with `\\b` or a lookbehind. Python's `re` learns nothing from such a
+start, so it tries every alternative at every position of the text: 10 to 60 µs a rule on a
+short message, 32 flags and their parts on each. Yet most alternatives can only match where
+one of a few words begins (`\\b(?:otp|pin|code)\\W+...`). Those words are read from each
+regex's own parse tree, and a regex of the words alone is scanned in C (re skips to their
+first letters): when none of them is in the text the rule cannot match; when one is, the rule
+is searched from there, as no match can start before it. An alternative that need not start
+with a word may still need one somewhere ("." and a top-level domain in a link): the text
+must hold it before that alternative is searched at all.
+
+The answers are the unguarded regex's: the gates only skip work that would find nothing.
+Whatever the parse tree does not let us bound (a match pinned to the text's start, a
+back-reference, a case-blind flag) is searched as written."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+try:  # re's own parser (CPython 3.11+): without it every regex is searched as written
+    from re import _constants as sre
+    from re import _parser
+except ImportError:  # pragma: no cover
+    _parser = None
+
+MAX_LITERAL = 8  # characters of a word read from a regex: enough to tell words apart
+MAX_WORDS = 400  # words in one gate; a regex that needs more is searched as written
+
+
+class _Unbounded(Exception):
+    """No finite set of words that every match holds."""
+
+
+class Gated:
+    """One rule's regexes: `regex` as written (for tracing), and `start` and `found`, which
+    answer as `regex.search` would, reading far less of the text."""
+
+    def __init__(self, parts: Sequence[str]):
+        self.regex = re.compile("|".join(f"(?:{p})" for p in parts))
+        self._groups = _groups(parts, self.regex)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """`regex.search(text)`, ungated: what matched, for the trace."""
+        return self.regex.search(text)
+
+    def start(self, text: str) -> int | None:
+        """Where the first match starts (regex.search(text).start()), or None."""
+        starts = [s for s in (_start(group, text) for group in self._groups) if s is not None]
+        return min(starts) if starts else None
+
+    def found(self, text: str) -> bool:
+        """Whether the regex matches anywhere in `text`."""
+        return any(_start(group, text) is not None for group in self._groups)
+
+
+# A group: (gate, positional, regex). With no gate the regex is searched as written; a
+# positional gate finds where the first match can start, the other only whether any can.
+_Group = tuple["re.Pattern[str] | None", bool, "re.Pattern[str]"]
+
+
+def _start(group: _Group, text: str) -> int | None:
+    gate, positional, regex = group
+    if gate is None:
+        found = regex.search(text)
+    else:
+        first = gate.search(text)
+        if first is None:
+            return None
+        found = regex.search(text, first.start()) if positional else regex.search(text)
+    return found.start() if found else None
+
+
+def _groups(parts: Sequence[str], whole: re.Pattern[str]) -> list[_Group]:
+    """The parts split by how they can be gated: those that start with one of a set of words
+    (one regex, one positional gate), those that hold one somewhere (each with its own gate),
+    and the rest (one regex, searched as written). The whole regex matches where any part
+    does, so its first match starts where the earliest of the groups' does."""
+    if _parser is None or whole.flags & re.IGNORECASE or _refers_back(_parser.parse(whole.pattern).data):
+        return [(None, False, whole)]
+    leading: list[str] = []
+    words: set[str] = set()
+    inside: list[_Group] = []
+    plain: list[str] = []
+    for part in parts:
+        tree = list(_parser.parse(part).data)
+        found = _bounded(_starts, tree, "")
+        if found:
+            leading.append(part)
+            words |= found
+            continue
+        held = _bounded(_held, tree)
+        if held:
+            inside.append((_words_regex(held), False, re.compile(part)))
+        else:
+            plain.append(part)
+    groups = [(_words_regex(words), True, _alternation(leading))] if leading else []
+    return groups + inside + ([(None, False, _alternation(plain))] if plain else [])
+
+
+def _refers_back(items: Iterable[Any]) -> bool:
+    """Whether a group is referred back to (renumbered when the parts are split)."""
+    return any(op in (sre.GROUPREF, sre.GROUPREF_EXISTS) for op, _ in _walk(items))
+
+
+def _walk(items: Iterable[Any]) -> Iterable[tuple[Any, Any]]:
+    """Every node of a parse tree."""
+    for op, av in items:
+        yield op, av
+        for sub in _subtrees(av):
+            yield from _walk(sub.data)
+
+
+def _subtrees(av: Any) -> Iterable[Any]:
+    if isinstance(av, _parser.SubPattern):
+        yield av
+    elif isinstance(av, tuple | list):
+        for item in av:
+            yield from _subtrees(item)
+
+
+def _bounded(derive: Any, *args: Any) -> set[str] | None:
+    """derive(*args), or None when it finds no bound."""
+    try:
+        return derive(*args)
+    except (_Unbounded, RecursionError):
+        return None
+
+
+def _starts(items: list[Any], prefix: str) -> set[str]:
+    """The words a match of `items` starts with (each after `prefix`), at most MAX_LITERAL
+    characters long: zero-width assertions are passed over, groups and alternatives opened,
+    and the words end at the first part that is not a literal character."""
+    for i, (op, av) in enumerate(items):
+        if len(prefix) >= MAX_LITERAL:
+            return {prefix}
+        rest = items[i + 1:]
+        if op is sre.AT:
+            if av in (sre.AT_BEGINNING, sre.AT_BEGINNING_STRING, sre.AT_BEGINNING_LINE):
+                raise _Unbounded  # searched from a later position, ^ would never match
+            continue
+        if op in (sre.ASSERT, sre.ASSERT_NOT):
+            continue
+        if op is sre.LITERAL:
+            prefix += chr(av)
+            continue
+        if op is sre.SUBPATTERN and not (av[1] or av[2]):  # a group without flags of its own
+            return _starts(list(av[3].data) + rest, prefix)
+        if op is sre.BRANCH:
+            return _union(_starts(list(alt.data) + rest, prefix) for alt in av[1])
+        if op is sre.IN and _small_set(av):  # [- ], [x*]: each character a word of its own
+            return _union(_starts([(sre.LITERAL, c)] + rest, prefix) for _, c in av)
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+            lo, hi, item = av
+            if lo == 0 and hi == 1:  # x?: with it or without
+                return _starts(list(item.data) + rest, prefix) | _starts(rest, prefix)
+            with_item = _starts(list(item.data), prefix)  # it starts with x (then anything)
+            return with_item | _starts(rest, prefix) if lo == 0 else with_item
+        break
+    if not prefix:
+        raise _Unbounded
+    return {prefix}
+
+
+def _held(items: list[Any]) -> set[str]:
+    """Words every match of `items` holds somewhere (not necessarily at its start; in a
+    lookahead, perhaps past its end): of the sets found from each part onwards, the one whose
+    shortest word is the longest."""
+    best: set[str] | None = None
+    for i, (op, av) in enumerate(items):
+        candidates = [lambda i=i: _starts(items[i:], "")]
+        if op is sre.SUBPATTERN and not (av[1] or av[2]):
+            candidates.append(lambda av=av: _held(list(av[3].data)))
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and av[0] >= 1:
+            candidates.append(lambda av=av: _held(list(av[2].data)))
+        if op is sre.ASSERT:  # what a lookaround asserts is in the text
+            candidates.append(lambda av=av: _held(list(av[1].data)))
+        if op is sre.BRANCH:
+            candidates.append(lambda av=av: _union(_held(list(alt.data)) for alt in av[1]))
+        for derive in candidates:
+            found = _bounded(derive)
+            if found and (best is None or _better(found, best)):
+                best = found
+    if best is None:
+        raise _Unbounded
+    return best
+
+
+def _better(words: set[str], than: set[str]) -> bool:
+    return (min(map(len, words)), -len(words)) > (min(map(len, than)), -len(than))
+
+
+def _small_set(items: Any) -> bool:
+    return len(items) <= 4 and all(op is sre.LITERAL for op, _ in items)
+
+
+def _union(sets: Iterable[set[str]]) -> set[str]:
+    found: set[str] = set()
+    for words in sets:
+        found |= words
+        if len(found) > MAX_WORDS:
+            raise _Unbounded
+    return found
+
+
+def _words_regex(words: set[str]) -> re.Pattern[str]:
+    """One regex for the words, without those that begin with a shorter one (where the
+    longer is, so is the shorter): re scans for their first letters in C."""
+    kept: list[str] = []
+    for word in sorted(words, key=len):
+        if not any(word.startswith(k) for k in kept):
+            kept.append(word)
+    return re.compile("|".join(re.escape(w) for w in sorted(kept)))
+
+
+def _alternation(parts: Sequence[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in parts))
