@@ -49,7 +49,7 @@ OFFICIAL_NUMBER = "officialnumber"  # what a registry phone number becomes befor
 OFFICIAL_LINK = "officiallink"
 # A link on an ordinary domain, and the generic labels that end a host name: what is left is
 # the site's own name ("priceoye" in www.priceoye.pk, "careem" in careem.com/reset).
-_PLAIN_LINK = re.compile(r"(?<![\w.-])(?:https?://)?((?:[a-z0-9-]+\.)+(?:com|net|org|pk|io|co|edu))(?![\w-]|\.[\w])(?:/\S*)?")
+_PLAIN_LINK = Gated([r"(?<![\w.-])(?:https?://)?((?:[a-z0-9-]+\.)+(?:com|net|org|pk|io|co|edu))(?![\w-]|\.[\w])(?:/\S*)?"])
 _GENERIC_LABELS = {"com", "net", "org", "pk", "io", "co", "edu", "gov", "www"}
 # Where a pattern names a Pakistani mobile number, written out or masked (03xx-xxxxxxx, 0300****567).
 MOBILE = "<mobile>"
@@ -60,6 +60,7 @@ ACCOUNT_NUMBER = "accountnumber"  # what a mobile number that is a wallet accoun
 # A company's universal access number (UAN, 111-xxx-xxx, maybe after a city code): the line a
 # bank or courier gives, never an ordinary person's. Read as a word of its own.
 UAN = "uanhelpline"
+_DIGIT = re.compile(r"\d")
 _UAN_FOUND = re.compile(r"(?<![\d+])(?:0?\d{2}\W?)?111\W?\d{3}\W?\d{3}(?!\d)")
 # A shop's web address as a card alert names it ("charged at NETFLIX.COM"): read as words, not a link.
 _MERCHANT_SITE = re.compile(
@@ -211,7 +212,7 @@ class ScamRules:
     flags: tuple[Flag, ...]
     thresholds: dict[str, float]  # minimum score of "likely_scam" and "suspicious"
     verdict_texts: dict[str, dict[str, str]]
-    official: re.Pattern[str] | None = None
+    official: Gated | None = None
     official_numbers: frozenset[str] = frozenset()
     spelling: Spelling = field(default_factory=lambda: Spelling({}))
     caps: tuple[Cap, ...] = ()
@@ -264,10 +265,10 @@ class ScamRules:
         domains = [re.escape(str(d).casefold()) for d in raw.get("official_domains") or []]
         official = None
         if domains:
-            official = re.compile(
+            official = Gated([
                 r"(?<![\w.-])(?:https?://)?(?:[a-z0-9-]+\.)*(?:" + "|".join(domains) + r")"
                 r"(?![\w-]|\.[\w])(?:/\S*)?"
-            )
+            ])
         model_flag = _model_flag(raw.get("model_flag"), problems)
         model = None
         if (Path(content_dir) / MODEL_FILE).exists():
@@ -292,17 +293,19 @@ class ScamRules:
         text, marks = undisguise(text[:MAX_CHARS])
         # a word is cut to its first MAX_WORD characters: no pattern then reads a run longer
         # than that ("0300" a thousand times, "1,1,1,..."), whatever it would try from each place
-        text = " ".join(word[:MAX_WORD] for word in normalise(text).split())
-        if self.official_numbers:
-            text = _PHONE_LIKE.sub(self._official_number, text)
-        text = _UAN_FOUND.sub(f" {UAN} ", text)
+        text = " ".join(word[:MAX_WORD] for word in fold(text).casefold().split())
+        if _DIGIT.search(text):  # a phone number or a UAN has digits (most messages have none)
+            if self.official_numbers:
+                text = _PHONE_LIKE.sub(self._official_number, text)
+            text = _UAN_FOUND.sub(f" {UAN} ", text)
         if self.accounts and self.accounts.found(text):
             text = self.accounts.regex.sub(_as_accounts, text)
         if self.merchants and self.merchants.found(text):
             text = self.merchants.regex.sub(_as_merchant, text)
-        if self.official:
-            text = self.official.sub(f" {OFFICIAL_LINK} ", text)
-        text = _PLAIN_LINK.sub(functools.partial(self._own_link, text), text)
+        if self.official and self.official.found(text):
+            text = self.official.regex.sub(f" {OFFICIAL_LINK} ", text)
+        if _PLAIN_LINK.found(text):
+            text = _PLAIN_LINK.regex.sub(functools.partial(self._own_link, text), text)
         text = unmask(_SIGN_RUN.sub(r"\1", text), self.spelling)
         return " ".join((text, *marks)) if marks else text
 

@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover
 
 MAX_LITERAL = 8  # characters of a word read from a regex: enough to tell words apart
 MAX_WORDS = 400  # words in one gate; a regex that needs more is searched as written
+MAX_TRIES = 3  # places where a word is and the rule does not match, before it is searched on
 
 
 class _Unbounded(Exception):
@@ -39,66 +40,116 @@ class Gated:
     """One rule's regexes: `regex` as written (for tracing), and `start` and `found`, which
     answer as `regex.search` would, reading far less of the text."""
 
-    def __init__(self, parts: Sequence[str]):
-        self.regex = re.compile("|".join(f"(?:{p})" for p in parts))
-        self._groups = _groups(parts, self.regex)
+    def __init__(self, parts: Sequence[str], written: str | None = None):
+        """`parts`: the alternatives; `written`, when given, the same as one regex written
+        otherwise (`\\b(?:a|b)` for `\\ba` and `\\bb`): it says what matches (for a `sub`),
+        and must match wherever the parts do."""
+        self.regex = re.compile(written) if written is not None else _alternation(parts)
+        self._gate: re.Pattern[str] | None = None  # the words the `_leading` parts start with
+        self._leading: re.Pattern[str] | None = None
+        self._held: list[tuple[re.Pattern[str], re.Pattern[str]]] = []  # (words it holds, part)
+        self._plain: re.Pattern[str] | None = None  # searched as written
+        if _parser is None or self.regex.flags & ~re.UNICODE or _refers_back(
+                _parser.parse(_alternation(parts).pattern).data):
+            self._plain = self.regex
+        else:
+            self._split([alt for part in parts for alt in _alternatives(part)])
 
     def search(self, text: str) -> re.Match[str] | None:
         """`regex.search(text)`, ungated: what matched, for the trace."""
         return self.regex.search(text)
 
     def start(self, text: str) -> int | None:
-        """Where the first match starts (regex.search(text).start()), or None."""
-        starts = [s for s in (_start(group, text) for group in self._groups) if s is not None]
-        return min(starts) if starts else None
+        """Where the first match starts (regex.search(text).start()), or None. The whole regex
+        matches where any of its parts does: its first match is the earliest of theirs."""
+        best = self._first(text)
+        for gate, part in self._held:
+            found = part.search(text) if gate.search(text) else None
+            if found and (best is None or found.start() < best):
+                best = found.start()
+        found = self._plain.search(text) if self._plain else None
+        return found.start() if found and (best is None or found.start() < best) else best
 
     def found(self, text: str) -> bool:
         """Whether the regex matches anywhere in `text`."""
-        return any(_start(group, text) is not None for group in self._groups)
+        return (self._first(text) is not None
+                or any(gate.search(text) and part.search(text) for gate, part in self._held)
+                or bool(self._plain and self._plain.search(text)))
 
-
-# A group: (gate, positional, regex). With no gate the regex is searched as written; a
-# positional gate finds where the first match can start, the other only whether any can.
-_Group = tuple["re.Pattern[str] | None", bool, "re.Pattern[str]"]
-
-
-def _start(group: _Group, text: str) -> int | None:
-    gate, positional, regex = group
-    if gate is None:
-        found = regex.search(text)
-    else:
-        first = gate.search(text)
-        if first is None:
+    def _first(self, text: str) -> int | None:
+        """Where the first match of a leading part starts: tried where their words are, as no
+        match starts anywhere else (overlapping places included: a word may start inside
+        another), then, past MAX_TRIES places, searched from the last one on."""
+        gate, leading = self._gate, self._leading
+        if gate is None or leading is None:
             return None
-        found = regex.search(text, first.start()) if positional else regex.search(text)
-    return found.start() if found else None
+        word = gate.search(text)
+        for _ in range(MAX_TRIES):
+            if word is None:
+                return None
+            if leading.match(text, word.start()):
+                return word.start()
+            word = gate.search(text, word.start() + 1)
+        found = leading.search(text, word.start()) if word else None
+        return found.start() if found else None
+
+    def _split(self, parts: list[str]) -> None:
+        """Sort the parts by how they can be gated: those that start with one of a set of
+        words, those that hold one somewhere, and the rest."""
+        leading, words, plain = [], set(), []
+        for part in parts:
+            tree = list(_parser.parse(part).data)
+            found = _bounded(_starts, tree, "")
+            held = None if found else _bounded(_held, tree)
+            if found:
+                leading.append(part)
+                words |= found
+            elif held:
+                self._held.append((_words_regex(held), re.compile(part)))
+            else:
+                plain.append(part)
+        if leading:
+            self._gate, self._leading = _words_regex(words), _alternation(leading)
+        self._plain = _alternation(plain) if plain else None
 
 
-def _groups(parts: Sequence[str], whole: re.Pattern[str]) -> list[_Group]:
-    """The parts split by how they can be gated: those that start with one of a set of words
-    (one regex, one positional gate), those that hold one somewhere (each with its own gate),
-    and the rest (one regex, searched as written). The whole regex matches where any part
-    does, so its first match starts where the earliest of the groups' does."""
-    if _parser is None or whole.flags & re.IGNORECASE or _refers_back(_parser.parse(whole.pattern).data):
-        return [(None, False, whole)]
-    leading: list[str] = []
-    words: set[str] = set()
-    inside: list[_Group] = []
-    plain: list[str] = []
-    for part in parts:
-        tree = list(_parser.parse(part).data)
-        found = _bounded(_starts, tree, "")
-        if found:
-            leading.append(part)
-            words |= found
-            continue
-        held = _bounded(_held, tree)
-        if held:
-            inside.append((_words_regex(held), False, re.compile(part)))
-        else:
-            plain.append(part)
-    groups = [(_words_regex(words), True, _alternation(leading))] if leading else []
-    return groups + inside + ([(None, False, _alternation(plain))] if plain else [])
+def _alternatives(part: str) -> list[str]:
+    """`a|b|c` as [a, b, c]: each gated on its own words. The part as it is when it has no `|`
+    outside brackets, or when a piece is not a regex of its own."""
+    pieces, depth, start, i = [], 0, 0, 0
+    while i < len(part):
+        char = part[i]
+        if char == "\\":
+            i += 1
+        elif char == "[":
+            i = _class_end(part, i)
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            pieces.append(part[start:i])
+            start = i + 1
+        i += 1
+    pieces.append(part[start:])
+    try:
+        for piece in pieces:
+            re.compile(piece)
+    except re.error:
+        return [part]
+    return pieces
+
+
+def _class_end(part: str, i: int) -> int:
+    """Where the character class opened at part[i] ends (`[]a]` and `[^]a]` hold a `]`)."""
+    i += 1
+    if i < len(part) and part[i] == "^":
+        i += 1
+    if i < len(part) and part[i] == "]":
+        i += 1
+    while i < len(part) and part[i] != "]":
+        i += 2 if part[i] == "\\" else 1
+    return i
 
 
 def _refers_back(items: Iterable[Any]) -> bool:
@@ -176,6 +227,8 @@ def _held(items: list[Any]) -> set[str]:
             candidates.append(lambda av=av: _held(list(av[3].data)))
         if op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and av[0] >= 1:
             candidates.append(lambda av=av: _held(list(av[2].data)))
+            # what the last round ends with runs on into what follows: "." then "com"
+            candidates.append(lambda i=i, av=av: _starts(items[i + 1:], _ends(av[2].data)))
         if op is sre.ASSERT:  # what a lookaround asserts is in the text
             candidates.append(lambda av=av: _held(list(av[1].data)))
         if op is sre.BRANCH:
@@ -187,6 +240,16 @@ def _held(items: list[Any]) -> set[str]:
     if best is None:
         raise _Unbounded
     return best
+
+
+def _ends(items: list[Any]) -> str:
+    """The literal characters `items` end with ("" when none)."""
+    tail = ""
+    for op, av in reversed(items):
+        if op is not sre.LITERAL:
+            break
+        tail = chr(av) + tail
+    return tail
 
 
 def _better(words: set[str], than: set[str]) -> bool:
