@@ -271,12 +271,28 @@ def _union(sets: Iterable[set[str]]) -> set[str]:
 
 def _words_regex(words: set[str]) -> re.Pattern[str]:
     """One regex for the words, without those that begin with a shorter one (where the
-    longer is, so is the shorter): re scans for their first letters in C."""
+    longer is, so is the shorter), as a tree of their first letters (`c(?:all|ode)`): re tries
+    an alternation's branches one by one, and scans for their first letters in C."""
     kept: list[str] = []
     for word in sorted(words, key=len):
         if not any(word.startswith(k) for k in kept):
             kept.append(word)
-    return re.compile("|".join(re.escape(w) for w in sorted(kept)))
+    return re.compile(_tree(sorted(kept)))
+
+
+def _tree(words: list[str]) -> str:
+    """Sorted words, none the start of another, as one regex that shares their beginnings."""
+    by_first: dict[str, list[str]] = {}
+    for word in words:
+        by_first.setdefault(word[0], []).append(word[1:])
+    branches = []
+    for first, rests in by_first.items():
+        if rests == [""]:
+            branches.append(re.escape(first))
+        else:  # none of `rests` is empty: a word ending here would be the start of the others
+            branches.append(re.escape(first) + "(?:" + _tree(rests) + ")" if len(rests) > 1
+                            else re.escape(first + rests[0]))
+    return "|".join(branches)
 
 
 def _alternation(parts: Sequence[str]) -> re.Pattern[str]:
