@@ -18,11 +18,12 @@ from bot.content.load import load_content
 from bot.dialogue import scam_text
 from bot.understanding import scam_fold
 from bot.understanding.scam import _PLAIN_LINK, ScamRules
-from bot.understanding.scam_gate import Gated
+from bot.understanding.scam_gate import Gated, Places, WordScan
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = (ROOT / "tests" / "data" / "scam_set.csv", ROOT / "data" / "scam" / "written.csv")
 RULES = ScamRules.load()
+FLAG_IDS = {flag.id for flag in RULES.flags}
 
 
 def _messages() -> list[str]:
@@ -42,15 +43,36 @@ def _rules() -> list[tuple[str, Gated]]:
                                               ("official", RULES.official), ("links", _PLAIN_LINK)) if g]
 
 
-def _same(gated: Gated, text: str) -> bool:
+def _same(gated: Gated, text: str, places: Places | None = None) -> bool:
     plain = gated.regex.search(text)
-    return gated.start(text) == (plain.start() if plain else None) and gated.found(text) == bool(plain)
+    return (gated.start(text, places) == (plain.start() if plain else None)
+            and gated.found(text, places) == bool(plain))
 
 
 def test_every_rule_answers_as_its_plain_regex_on_our_sets():
     prepared = _with_tails([RULES.prepare(t) for t in _messages()])
     wrong = [(name, text) for name, gated in _rules() for text in prepared if not _same(gated, text)]
     assert not wrong, wrong[:5]
+
+
+def test_the_flags_and_caps_answer_the_same_from_one_scan_of_their_words():
+    """Flags and caps are given where their words are, found for all of them at once."""
+    scanned = [(name, gated) for name, gated in _rules() if name.split(".")[0] in FLAG_IDS or name.startswith("cap ")]
+    wrong = []
+    for text in _with_tails([RULES.prepare(t) for t in _messages()]):
+        places = RULES.words.places(text)
+        wrong += [(name, text) for name, gated in scanned if not _same(gated, text, places)]
+    assert not wrong, wrong[:5]
+
+
+def test_a_scan_finds_words_that_start_inside_others():
+    rules = [Gated([r"\bpinned\b"]), Gated([r"\bpin\W"]), Gated([r"nne"]), Gated([r"x(?=\w*nn)|ab"])]
+    scan = WordScan(rules)
+    rnd = random.Random(24)
+    for _ in range(2000):
+        text = "".join(rnd.choice(["pin", "ned", " ", "n", "e", "x", "ab"]) for _ in range(rnd.randrange(0, 12)))
+        places = scan.places(text)
+        assert all(_same(rule, text, places) for rule in rules), text
 
 
 def test_the_own_words_answer_as_their_plain_regex():

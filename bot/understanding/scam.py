@@ -22,7 +22,7 @@ import yaml
 from bot.content.load import DEFAULT_DIR, SAFE_LOADER, ContentError
 from bot.understanding.normalise import DIGITS, LANGS, LETTERS, strip_marks
 from bot.understanding.scam_fold import Spelling, undisguise, unmask
-from bot.understanding.scam_gate import Gated
+from bot.understanding.scam_gate import Gated, Places, WordScan
 from bot.understanding.scam_model import MODEL_FILE, ScamModel, finding_names
 
 RULES_FILE = "scam_rules.yaml"
@@ -159,15 +159,19 @@ class Flag:
     boost_patterns: Gated | None = None
     examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # messages it must find
 
-    def find(self, text: str) -> tuple[int, float] | None:
-        """Where the flag is first seen in prepared `text` and what it weighs, or None."""
-        start = self.patterns.start(text)
-        if start is None or (self.requires and not self.requires.found(text)):
+    def find(self, text: str, places: Places | None = None) -> tuple[int, float] | None:
+        """Where the flag is first seen in prepared `text` and what it weighs, or None
+        (`places`: where the rules' words are in the text, when known)."""
+        start = self.patterns.start(text, places)
+        if start is None or (self.requires and not self.requires.found(text, places)):
             return None
-        if self.unless and self.unless.found(text):
+        if self.unless and self.unless.found(text, places):
             return None
-        extra = self.boost if self.boost_patterns and self.boost_patterns.found(text) else 0.0
+        extra = self.boost if self.boost_patterns and self.boost_patterns.found(text, places) else 0.0
         return start, self.weight + extra
+
+    def rules(self) -> list[Gated]:
+        return [r for r in (self.patterns, self.requires, self.unless, self.boost_patterns) if r]
 
     def trace(self, text: str) -> dict[str, Any]:
         """How the flag fared on prepared `text`: what matched each of its parts (for tuning)."""
@@ -191,8 +195,8 @@ class Cap:
     patterns: Gated
     unless_flags: frozenset[str]
 
-    def applies(self, text: str, flags: Iterable[str]) -> bool:
-        return not self.unless_flags.intersection(flags) and self.patterns.found(text)
+    def applies(self, text: str, flags: Iterable[str], places: Places | None = None) -> bool:
+        return not self.unless_flags.intersection(flags) and self.patterns.found(text, places)
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,9 @@ class ScamRules:
     accounts: Gated | None = None  # where a mobile number is a wallet account, not a contact
     merchants: Gated | None = None  # where a web address names the shop a card was used at
     brands: tuple[str, ...] = ()  # the names in official domains (hbl, easypaisa): never a sender's own site
+    # the words of every flag's and cap's gates, found in one pass over a text (each gate
+    # searched on its own without it)
+    words: WordScan | None = None
 
     @classmethod
     def load(cls, content_dir: Path | str = DEFAULT_DIR) -> ScamRules:
@@ -280,8 +287,9 @@ class ScamRules:
             raise ContentError(problems)
         texts = {name: {lang: str(verdicts[name][lang]).strip() for lang in LANGS} for name in VERDICTS}
         codes_found = re.compile(r"(?<![\d*])(?:" + "|".join(codes) + r")(?![\d#])") if codes else None
+        words = WordScan([*(r for f in flags for r in f.rules()), *(c.patterns for c in caps)])
         return cls(tuple(flags), thresholds, texts, official, numbers, spelling, tuple(caps), model,
-                   model_flag, codes_found, accounts, merchants, brands)
+                   model_flag, codes_found, accounts, merchants, brands, words)
 
     def prepare(self, text: str) -> str:
         """The text as the rules read it: disguise undone, normalised, the registry's own
@@ -364,14 +372,15 @@ class ScamRules:
     def findings(self, prepared: str) -> tuple[tuple[str, ...], float, list[Cap]]:
         """What the rules find in a prepared text: the flags (strongest first), the sum of
         their weights, and the caps that apply."""
+        places = self.words.places(prepared) if self.words else None
         found = []
         for order, flag in enumerate(self.flags):
-            hit = flag.find(prepared)
+            hit = flag.find(prepared, places)
             if hit:
                 found.append((-hit[1], hit[0], order, flag.id))
         found.sort()
         flags = tuple(flag_id for *_, flag_id in found)
-        caps = [c for c in self.caps if c.applies(prepared, flags)]
+        caps = [c for c in self.caps if c.applies(prepared, flags, places)]
         return flags, float(sum(-weight for weight, *_ in found)), caps
 
     def _worst_window(self, text: str) -> str:

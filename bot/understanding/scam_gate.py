@@ -36,9 +36,15 @@ class _Unbounded(Exception):
     """No finite set of words that every match holds."""
 
 
+# Where each gate's words are in one text, by the gate (its id): found for many rules at
+# once by `WordScan`, in order.
+Places = dict[int, list[int]]
+
+
 class Gated:
     """One rule's regexes: `regex` as written (for tracing), and `start` and `found`, which
-    answer as `regex.search` would, reading far less of the text."""
+    answer as `regex.search` would, reading far less of the text. Given the `places` of a
+    `WordScan` over the text, the gates are not searched at all."""
 
     def __init__(self, parts: Sequence[str], written: str | None = None):
         """`parts`: the alternatives; `written`, when given, the same as one regex written
@@ -49,6 +55,7 @@ class Gated:
         self._leading: re.Pattern[str] | None = None
         self._held: list[tuple[re.Pattern[str], re.Pattern[str]]] = []  # (words it holds, part)
         self._plain: re.Pattern[str] | None = None  # searched as written
+        self._words: dict[int, frozenset[str]] = {}  # each gate's words, by its id
         if _parser is None or self.regex.flags & ~re.UNICODE or _refers_back(
                 _parser.parse(_alternation(parts).pattern).data):
             self._plain = self.regex
@@ -59,39 +66,41 @@ class Gated:
         """`regex.search(text)`, ungated: what matched, for the trace."""
         return self.regex.search(text)
 
-    def start(self, text: str) -> int | None:
+    def start(self, text: str, places: Places | None = None) -> int | None:
         """Where the first match starts (regex.search(text).start()), or None. The whole regex
         matches where any of its parts does: its first match is the earliest of theirs."""
-        best = self._first(text)
+        best = self._first(text, places)
         for gate, part in self._held:
-            found = part.search(text) if gate.search(text) else None
+            found = part.search(text) if _seen(gate, text, places) else None
             if found and (best is None or found.start() < best):
                 best = found.start()
         found = self._plain.search(text) if self._plain else None
         return found.start() if found and (best is None or found.start() < best) else best
 
-    def found(self, text: str) -> bool:
+    def found(self, text: str, places: Places | None = None) -> bool:
         """Whether the regex matches anywhere in `text`."""
-        return (self._first(text) is not None
-                or any(gate.search(text) and part.search(text) for gate, part in self._held)
+        return (self._first(text, places) is not None
+                or any(_seen(gate, text, places) and part.search(text) for gate, part in self._held)
                 or bool(self._plain and self._plain.search(text)))
 
-    def _first(self, text: str) -> int | None:
+    def words(self) -> dict[int, frozenset[str]]:
+        """Each gate's words, by the gate's id (the keys of `places`)."""
+        return self._words
+
+    def _first(self, text: str, places: Places | None) -> int | None:
         """Where the first match of a leading part starts: tried where their words are, as no
         match starts anywhere else (overlapping places included: a word may start inside
-        another), then, past MAX_TRIES places, searched from the last one on."""
+        another), then, past MAX_TRIES places, searched from the next one on."""
         gate, leading = self._gate, self._leading
         if gate is None or leading is None:
             return None
-        word = gate.search(text)
-        for _ in range(MAX_TRIES):
-            if word is None:
-                return None
-            if leading.match(text, word.start()):
-                return word.start()
-            word = gate.search(text, word.start() + 1)
-        found = leading.search(text, word.start()) if word else None
-        return found.start() if found else None
+        for tries, spot in enumerate(_spots(gate, text, places)):
+            if tries == MAX_TRIES:
+                found = leading.search(text, spot)
+                return found.start() if found else None
+            if leading.match(text, spot):
+                return spot
+        return None
 
     def _split(self, parts: list[str]) -> None:
         """Sort the parts by how they can be gated: those that start with one of a set of
@@ -105,12 +114,58 @@ class Gated:
                 leading.append(part)
                 words |= found
             elif held:
-                self._held.append((_words_regex(held), re.compile(part)))
+                self._held.append((self._new_gate(held), re.compile(part)))
             else:
                 plain.append(part)
         if leading:
-            self._gate, self._leading = _words_regex(words), _alternation(leading)
+            self._gate, self._leading = self._new_gate(words), _alternation(leading)
         self._plain = _alternation(plain) if plain else None
+
+    def _new_gate(self, words: set[str]) -> re.Pattern[str]:
+        kept = _fewest(words)
+        gate = re.compile(_tree(sorted(kept)))
+        self._words[id(gate)] = kept
+        return gate
+
+
+class WordScan:
+    """The words of many rules' gates found in one pass over a text: each place where one
+    begins, and the longest there (the gates that have it or a word it begins with are all
+    there). Cheaper than searching each gate: most letters begin some rule's word."""
+
+    def __init__(self, rules: Iterable[Gated]):
+        gates: dict[str, list[int]] = {}
+        for rule in rules:
+            for gate, words in rule.words().items():
+                for word in words:
+                    gates.setdefault(word, []).append(gate)
+        self._gates = {word: tuple(dict.fromkeys(g for end in range(1, len(word) + 1)
+                                                 for g in gates.get(word[:end], ())))
+                       for word in gates}
+        # zero-width: a word may start inside another
+        self._find = re.compile(f"(?=({_tree(sorted(gates))}))").finditer if gates else None
+
+    def places(self, text: str) -> Places:
+        found: Places = {}
+        for word in self._find(text) if self._find else ():
+            for gate in self._gates[word.group(1)]:
+                found.setdefault(gate, []).append(word.start())
+        return found
+
+
+def _spots(gate: re.Pattern[str], text: str, places: Places | None) -> Iterable[int]:
+    """Where the gate's words begin in `text`, in order."""
+    if places is not None:
+        yield from places.get(id(gate), ())
+        return
+    word = gate.search(text)
+    while word is not None:
+        yield word.start()
+        word = gate.search(text, word.start() + 1)
+
+
+def _seen(gate: re.Pattern[str], text: str, places: Places | None) -> bool:
+    return id(gate) in places if places is not None else gate.search(text) is not None
 
 
 def _alternatives(part: str) -> list[str]:
@@ -269,29 +324,33 @@ def _union(sets: Iterable[set[str]]) -> set[str]:
     return found
 
 
-def _words_regex(words: set[str]) -> re.Pattern[str]:
-    """One regex for the words, without those that begin with a shorter one (where the
-    longer is, so is the shorter), as a tree of their first letters (`c(?:all|ode)`): re tries
-    an alternation's branches one by one, and scans for their first letters in C."""
+def _fewest(words: set[str]) -> frozenset[str]:
+    """The words without those that begin with a shorter one: where the longer is, so is
+    the shorter."""
     kept: list[str] = []
     for word in sorted(words, key=len):
         if not any(word.startswith(k) for k in kept):
             kept.append(word)
-    return re.compile(_tree(sorted(kept)))
+    return frozenset(kept)
 
 
 def _tree(words: list[str]) -> str:
-    """Sorted words, none the start of another, as one regex that shares their beginnings."""
+    """Sorted words as one regex that shares their beginnings (`c(?:all|ode)`): re tries an
+    alternation's branches one by one, and scans for their first letters in C. Where a word
+    ends and others go on (`a(?:t)?`), the longest the text holds is matched."""
     by_first: dict[str, list[str]] = {}
     for word in words:
         by_first.setdefault(word[0], []).append(word[1:])
     branches = []
     for first, rests in by_first.items():
-        if rests == [""]:
+        longer = [rest for rest in rests if rest]
+        ends = len(longer) < len(rests)
+        if not longer:
             branches.append(re.escape(first))
-        else:  # none of `rests` is empty: a word ending here would be the start of the others
-            branches.append(re.escape(first) + "(?:" + _tree(rests) + ")" if len(rests) > 1
-                            else re.escape(first + rests[0]))
+        elif len(longer) == 1 and not ends:
+            branches.append(re.escape(first + longer[0]))
+        else:
+            branches.append(re.escape(first) + "(?:" + _tree(longer) + ")" + ("?" if ends else ""))
     return "|".join(branches)
 
 
