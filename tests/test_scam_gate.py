@@ -16,7 +16,8 @@ import pytest
 
 from bot.content.load import load_content
 from bot.dialogue import scam_text
-from bot.understanding import scam_fold
+from bot.understanding import scam, scam_fold
+from bot.understanding.normalise import DIGITS, LETTERS
 from bot.understanding.scam import _PLAIN_LINK, ScamRules
 from bot.understanding.scam_gate import Gated, Places, WordScan
 
@@ -110,6 +111,12 @@ DISGUISED = [
 @pytest.mark.parametrize("text", DISGUISED)
 def test_undisguise_skips_only_passes_that_would_change_nothing(text):
     assert scam_fold.undisguise(text) == _undisguise_in_full(text)
+
+
+def test_what_is_folded_is_never_ascii():
+    """`fold` and `undisguise` leave ASCII texts as they are, untranslated."""
+    tables = (LETTERS, DIGITS, scam._QUOTES, scam_fold._INVISIBLE, scam_fold._SPACERS, scam_fold.HOMOGLYPHS)
+    assert all(key > 127 for table in tables for key in table)
 
 
 def test_undisguise_as_in_full_on_our_sets():

@@ -5,15 +5,17 @@ regexes, most starting with `\\b` or a lookbehind. Python's `re` learns nothing 
 start, so it tries every alternative at every position of the text: 10 to 60 µs a rule on a
 short message, 32 flags and their parts on each. Yet most alternatives can only match where
 one of a few words begins (`\\b(?:otp|pin|code)\\W+...`). Those words are read from each
-regex's own parse tree, and a regex of the words alone is scanned in C (re skips to their
-first letters): when none of them is in the text the rule cannot match; when one is, the rule
-is searched from there, as no match can start before it. An alternative that need not start
-with a word may still need one somewhere ("." and a top-level domain in a link): the text
-must hold it before that alternative is searched at all.
+regex's own parse tree (its gate): where none of them is in the text the rule cannot match;
+where one is, the rule is tried there, as no match can start anywhere else. An alternative
+that need not start with a word may still need one somewhere ("." and a top-level domain in a
+link): the text must hold it before that alternative is searched at all. `WordScan` finds the
+words of all the flags' gates in one pass, a tree of their first letters.
 
-The answers are the unguarded regex's: the gates only skip work that would find nothing.
-Whatever the parse tree does not let us bound (a match pinned to the text's start, a
-back-reference, a case-blind flag) is searched as written."""
+The answers are the unguarded regex's: the gates only skip work that would find nothing
+(tests/test_scam_gate.py checks each against its plain regex). Whatever the parse tree does
+not let us bound (a back-reference, a global flag, a part with no word it must hold) is
+searched as written.
+"""
 
 from __future__ import annotations
 
@@ -36,9 +38,9 @@ class _Unbounded(Exception):
     """No finite set of words that every match holds."""
 
 
-# Where each gate's words are in one text, by the gate (its id): found for many rules at
-# once by `WordScan`, in order.
-Places = dict[int, list[int]]
+# Where each gate's first word is in one text, by the gate (its id): found for many rules at
+# once by `WordScan`.
+Places = dict[int, int]
 
 
 class Gated:
@@ -70,6 +72,8 @@ class Gated:
         """Where the first match starts (regex.search(text).start()), or None. The whole regex
         matches where any of its parts does: its first match is the earliest of theirs."""
         best = self._first(text, places)
+        if not self._held and self._plain is None:  # most rules
+            return best
         for gate, part in self._held:
             found = part.search(text) if _seen(gate, text, places) else None
             if found and (best is None or found.start() < best):
@@ -83,6 +87,13 @@ class Gated:
                 or any(_seen(gate, text, places) and part.search(text) for gate, part in self._held)
                 or bool(self._plain and self._plain.search(text)))
 
+    def absent(self, places: Places | None) -> bool:
+        """Whether the `places` of a scan say at once that the regex cannot match: it needs
+        one of its gate's words and none is there (for a loop over many rules)."""
+        gate = self._gate
+        return (places is not None and gate is not None and not self._held and self._plain is None
+                and id(gate) not in places)
+
     def words(self) -> dict[int, frozenset[str]]:
         """Each gate's words, by the gate's id (the keys of `places`)."""
         return self._words
@@ -94,13 +105,20 @@ class Gated:
         gate, leading = self._gate, self._leading
         if gate is None or leading is None:
             return None
-        for tries, spot in enumerate(_spots(gate, text, places)):
-            if tries == MAX_TRIES:
-                found = leading.search(text, spot)
-                return found.start() if found else None
+        if places is None:
+            word = gate.search(text)
+            spot = word.start() if word else None
+        else:
+            spot = places.get(id(gate))
+        for _ in range(MAX_TRIES):
+            if spot is None:
+                return None
             if leading.match(text, spot):
                 return spot
-        return None
+            word = gate.search(text, spot + 1)
+            spot = word.start() if word else None
+        found = leading.search(text, spot) if spot is not None else None
+        return found.start() if found else None
 
     def _split(self, parts: list[str]) -> None:
         """Sort the parts by how they can be gated: those that start with one of a set of
@@ -147,21 +165,11 @@ class WordScan:
 
     def places(self, text: str) -> Places:
         found: Places = {}
-        for word in self._find(text) if self._find else ():
-            for gate in self._gates[word.group(1)]:
-                found.setdefault(gate, []).append(word.start())
+        gates = self._gates
+        words = [(word.start(), word.group(1)) for word in self._find(text)] if self._find else []
+        for spot, word in reversed(words):  # the first place of each gate written last
+            found.update(dict.fromkeys(gates[word], spot))
         return found
-
-
-def _spots(gate: re.Pattern[str], text: str, places: Places | None) -> Iterable[int]:
-    """Where the gate's words begin in `text`, in order."""
-    if places is not None:
-        yield from places.get(id(gate), ())
-        return
-    word = gate.search(text)
-    while word is not None:
-        yield word.start()
-        word = gate.search(text, word.start() + 1)
 
 
 def _seen(gate: re.Pattern[str], text: str, places: Places | None) -> bool:
