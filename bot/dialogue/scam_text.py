@@ -18,6 +18,7 @@ from typing import Any
 from bot.understanding.normalise import LANGS, URL
 from bot.understanding.scam import fold
 from bot.understanding.scam import normalise as _normalise
+from bot.understanding.scam_gate import Gated
 
 PASTE, STORY, QUESTION = "paste", "story", "question"
 MIN_WORDS = 8  # shorter than this, a message is a question, not a pasted message
@@ -36,10 +37,10 @@ class OwnWords:
     `gave`: a story of a code already given away ("i gave him the otp", "code bata diya");
     `mine`: the person's own voice ("my", "mera", "میرا")."""
 
-    asking: re.Pattern[str] | None = None
-    story: re.Pattern[str] | None = None
-    gave: re.Pattern[str] | None = None
-    mine: re.Pattern[str] | None = None
+    asking: Gated | None = None
+    story: Gated | None = None
+    gave: Gated | None = None
+    mine: Gated | None = None
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,10 @@ def _entries(raw: Any) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=32)
-def _compile(entries: tuple[str, ...]) -> re.Pattern[str] | None:
+def _compile(entries: tuple[str, ...]) -> Gated | None:
     """One regex for the entries. Those that start with \\b share one: `\\b(?:a|b)` is
-    `\\ba|\\bb`, read two to three times faster (each position is tried once, not per entry)."""
+    `\\ba|\\bb`, read two to three times faster (each position is tried once, not per entry).
+    Searched only where an entry can match (scam_gate); what it cuts out is what it matches."""
     if not entries:
         return None
     bounded = [e[2:] for e in entries if e.startswith(r"\b")]
@@ -93,7 +95,7 @@ def _compile(entries: tuple[str, ...]) -> re.Pattern[str] | None:
     parts = ([r"\b(?:" + "|".join(f"(?:{e})" for e in bounded) + ")"] if bounded else [])
     parts += [f"(?:{e})" for e in rest]
     try:
-        return re.compile("|".join(parts))
+        return Gated(entries, written="|".join(parts))
     except re.error:  # reported by `intents check`
         return None
 
@@ -113,7 +115,7 @@ def read(text: str, words: OwnWords) -> Reading:
     """Tell a story from a pasted message or a question, and cut the person's own words from
     around a pasted message."""
     folded = normalise(text)
-    if any(p and p.search(folded) for p in (words.story, words.gave)):
+    if any(p and p.found(folded) for p in (words.story, words.gave)):
         return Reading(STORY, text)
     start, end = _message_span(text, words)
     message = text[start:end].strip().rstrip(",;:-–— ")
@@ -124,12 +126,12 @@ def read(text: str, words: OwnWords) -> Reading:
 
 def gave_code(text: str, words: OwnWords) -> bool:
     """The person tells of a code, PIN or password already given away."""
-    return bool(words.gave and words.gave.search(normalise(text)))
+    return bool(words.gave and words.gave.found(normalise(text)))
 
 
 def is_mine(text: str, words: OwnWords) -> bool:
     """Written in the person's own voice ("my otp is...", "mera code")."""
-    return bool(words.mine and words.mine.search(normalise(text)))
+    return bool(words.mine and words.mine.found(normalise(text)))
 
 
 def _message_span(text: str, words: OwnWords) -> tuple[int, int]:
@@ -150,8 +152,8 @@ def _message_span(text: str, words: OwnWords) -> tuple[int, int]:
         return (parts[0][0], parts[-1][1]) if parts else (0, 0)
     start, end = parts[0][0], parts[-1][1]
     # a question run into the message with no break: "is this a scam your account is..."
-    start = _skip_words(text, start, end, _edge(words.asking, head=True))
-    end = _keep_words(text, start, end, _edge(words.asking, head=False))
+    start = _skip_words(text, start, end, words.asking)
+    end = _keep_words(text, start, end, words.asking)
     return start, end
 
 
@@ -181,9 +183,9 @@ def _asking(part: str, words: OwnWords) -> bool:
     """A part that is the person's question or remark about the message: little is left of it
     once its asking words are taken out."""
     folded = normalise(part)
-    if not words.asking or not words.asking.search(folded):
+    if not words.asking or not words.asking.found(folded):
         return False
-    return len(words.asking.sub(" ", folded).split()) <= MAX_REST_WORDS
+    return len(words.asking.regex.sub(" ", folded).split()) <= MAX_REST_WORDS
 
 
 @functools.lru_cache(maxsize=32)
@@ -192,10 +194,10 @@ def _edge(asking: re.Pattern[str], head: bool) -> re.Pattern[str]:
     return re.compile(rf"^\W*(?:{asking.pattern})(?:\W+|$)" if head else rf"(?:^|\W)(?:{asking.pattern})\W*$")
 
 
-def _skip_words(text: str, start: int, end: int, edge: re.Pattern[str]) -> int:
+def _skip_words(text: str, start: int, end: int, asking: Gated) -> int:
     """Where the message starts once a question at the start of text[start:end] is skipped."""
     folded = normalise(text[start:end])
-    found = edge.search(folded)
+    found = _edge(asking.regex, head=True).search(folded)
     if not found or found.end() >= len(folded):
         return start
     count = len(folded[:found.end()].split())
@@ -203,10 +205,12 @@ def _skip_words(text: str, start: int, end: int, edge: re.Pattern[str]) -> int:
     return start + spans[count] if count < len(spans) else start
 
 
-def _keep_words(text: str, start: int, end: int, edge: re.Pattern[str]) -> int:
+def _keep_words(text: str, start: int, end: int, asking: Gated) -> int:
     """Where the message ends once a question at the end of text[start:end] is cut."""
     folded = normalise(text[start:end])
-    found = edge.search(folded)
+    # the question starts where the asking words first can, or one sign before (`(?:^|\W)`)
+    first = asking.start(folded)
+    found = _edge(asking.regex, head=False).search(folded, max(0, first - 1)) if first is not None else None
     if not found or found.start() == 0:
         return end
     count = len(folded[found.start():].split())

@@ -22,6 +22,7 @@ import yaml
 from bot.content.load import DEFAULT_DIR, SAFE_LOADER, ContentError
 from bot.understanding.normalise import DIGITS, LANGS, LETTERS, strip_marks
 from bot.understanding.scam_fold import Spelling, undisguise, unmask
+from bot.understanding.scam_gate import Gated, Places, WordScan
 from bot.understanding.scam_model import MODEL_FILE, ScamModel, finding_names
 
 RULES_FILE = "scam_rules.yaml"
@@ -48,7 +49,7 @@ OFFICIAL_NUMBER = "officialnumber"  # what a registry phone number becomes befor
 OFFICIAL_LINK = "officiallink"
 # A link on an ordinary domain, and the generic labels that end a host name: what is left is
 # the site's own name ("priceoye" in www.priceoye.pk, "careem" in careem.com/reset).
-_PLAIN_LINK = re.compile(r"(?<![\w.-])(?:https?://)?((?:[a-z0-9-]+\.)+(?:com|net|org|pk|io|co|edu))(?![\w-]|\.[\w])(?:/\S*)?")
+_PLAIN_LINK = Gated([r"(?<![\w.-])(?:https?://)?((?:[a-z0-9-]+\.)+(?:com|net|org|pk|io|co|edu))(?![\w-]|\.[\w])(?:/\S*)?"])
 _GENERIC_LABELS = {"com", "net", "org", "pk", "io", "co", "edu", "gov", "www"}
 # Where a pattern names a Pakistani mobile number, written out or masked (03xx-xxxxxxx, 0300****567).
 MOBILE = "<mobile>"
@@ -59,6 +60,7 @@ ACCOUNT_NUMBER = "accountnumber"  # what a mobile number that is a wallet accoun
 # A company's universal access number (UAN, 111-xxx-xxx, maybe after a city code): the line a
 # bank or courier gives, never an ordinary person's. Read as a word of its own.
 UAN = "uanhelpline"
+_DIGIT = re.compile(r"\d")
 _UAN_FOUND = re.compile(r"(?<![\d+])(?:0?\d{2}\W?)?111\W?\d{3}\W?\d{3}(?!\d)")
 # A shop's web address as a card alert names it ("charged at NETFLIX.COM"): read as words, not a link.
 _MERCHANT_SITE = re.compile(
@@ -71,6 +73,8 @@ _SIGN_RUN = re.compile(r"((?:[^\w\s] ?){3})(?:[^\w\s] ?)+")
 
 def fold(text: str) -> str:
     """Urdu letter forms, diacritics and digits folded as the normaliser does; case kept."""
+    if text.isascii():  # none of what is folded is ASCII (test_scam_gate checks the tables)
+        return text
     return strip_marks(text).translate(LETTERS).translate(DIGITS).translate(_QUOTES)
 
 
@@ -120,8 +124,9 @@ def _entry(entry: str, codes: tuple[str, ...] = ()) -> str:
 
 def _compile(
     raw: Any, where: str, problems: list[str], codes: tuple[str, ...] = ()
-) -> re.Pattern[str] | None:
-    """A list of entries, or entries by language, as one regex (None when there are none)."""
+) -> Gated | None:
+    """A list of entries, or entries by language, as one regex (None when there are none),
+    searched only where it can match."""
     entries: Iterable[Any] = ()
     if isinstance(raw, dict):
         entries = [e for lang in LANGS for e in raw.get(lang) or []]
@@ -141,34 +146,38 @@ def _compile(
         # messages are lower-cased before matching, and case-blind regexes cost 2 to 8 times more
         if re.search(r"[A-Z]", re.sub(r"\\.", "", str(entry))):
             problems.append(f"{RULES_FILE}: {where}: write patterns in lower case: {entry!r}")
-    return re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
+    return Gated(parts) if parts else None
 
 
 @dataclass(frozen=True)
 class Flag:
     id: str
     weight: float
-    patterns: re.Pattern[str]
+    patterns: Gated
     explain: dict[str, str]
-    requires: re.Pattern[str] | None = None
-    unless: re.Pattern[str] | None = None
+    requires: Gated | None = None
+    unless: Gated | None = None
     boost: float = 0.0
-    boost_patterns: re.Pattern[str] | None = None
+    boost_patterns: Gated | None = None
     examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # messages it must find
 
-    def find(self, text: str) -> tuple[int, float] | None:
-        """Where the flag is first seen in prepared `text` and what it weighs, or None."""
-        found = self.patterns.search(text)
-        if not found or (self.requires and not self.requires.search(text)):
+    def find(self, text: str, places: Places | None = None) -> tuple[int, float] | None:
+        """Where the flag is first seen in prepared `text` and what it weighs, or None
+        (`places`: where the rules' words are in the text, when known)."""
+        start = self.patterns.start(text, places)
+        if start is None or (self.requires and not self.requires.found(text, places)):
             return None
-        if self.unless and self.unless.search(text):
+        if self.unless and self.unless.found(text, places):
             return None
-        extra = self.boost if self.boost_patterns and self.boost_patterns.search(text) else 0.0
-        return found.start(), self.weight + extra
+        extra = self.boost if self.boost_patterns and self.boost_patterns.found(text, places) else 0.0
+        return start, self.weight + extra
+
+    def rules(self) -> list[Gated]:
+        return [r for r in (self.patterns, self.requires, self.unless, self.boost_patterns) if r]
 
     def trace(self, text: str) -> dict[str, Any]:
         """How the flag fared on prepared `text`: what matched each of its parts (for tuning)."""
-        def seen(pattern: re.Pattern[str] | None) -> str | None:
+        def seen(pattern: Gated | None) -> str | None:
             hit = pattern.search(text) if pattern else None
             return hit.group() if hit else None
 
@@ -185,11 +194,11 @@ class Cap:
 
     id: str
     verdict: str
-    patterns: re.Pattern[str]
+    patterns: Gated
     unless_flags: frozenset[str]
 
-    def applies(self, text: str, flags: Iterable[str]) -> bool:
-        return not self.unless_flags.intersection(flags) and bool(self.patterns.search(text))
+    def applies(self, text: str, flags: Iterable[str], places: Places | None = None) -> bool:
+        return not self.unless_flags.intersection(flags) and self.patterns.found(text, places)
 
 
 @dataclass(frozen=True)
@@ -209,16 +218,19 @@ class ScamRules:
     flags: tuple[Flag, ...]
     thresholds: dict[str, float]  # minimum score of "likely_scam" and "suspicious"
     verdict_texts: dict[str, dict[str, str]]
-    official: re.Pattern[str] | None = None
+    official: Gated | None = None
     official_numbers: frozenset[str] = frozenset()
     spelling: Spelling = field(default_factory=lambda: Spelling({}))
     caps: tuple[Cap, ...] = ()
     model: ScamModel | None = None
     model_flag: Flag | None = None  # named when the model finds a scam that no flag explains
     official_codes: re.Pattern[str] | None = None  # the registry's short codes, as whole numbers
-    accounts: re.Pattern[str] | None = None  # where a mobile number is a wallet account, not a contact
-    merchants: re.Pattern[str] | None = None  # where a web address names the shop a card was used at
+    accounts: Gated | None = None  # where a mobile number is a wallet account, not a contact
+    merchants: Gated | None = None  # where a web address names the shop a card was used at
     brands: tuple[str, ...] = ()  # the names in official domains (hbl, easypaisa): never a sender's own site
+    # the words of every flag's and cap's gates, found in one pass over a text (each gate
+    # searched on its own without it)
+    words: WordScan | None = None
 
     @classmethod
     def load(cls, content_dir: Path | str = DEFAULT_DIR) -> ScamRules:
@@ -262,10 +274,10 @@ class ScamRules:
         domains = [re.escape(str(d).casefold()) for d in raw.get("official_domains") or []]
         official = None
         if domains:
-            official = re.compile(
+            official = Gated([
                 r"(?<![\w.-])(?:https?://)?(?:[a-z0-9-]+\.)*(?:" + "|".join(domains) + r")"
                 r"(?![\w-]|\.[\w])(?:/\S*)?"
-            )
+            ])
         model_flag = _model_flag(raw.get("model_flag"), problems)
         model = None
         if (Path(content_dir) / MODEL_FILE).exists():
@@ -277,8 +289,9 @@ class ScamRules:
             raise ContentError(problems)
         texts = {name: {lang: str(verdicts[name][lang]).strip() for lang in LANGS} for name in VERDICTS}
         codes_found = re.compile(r"(?<![\d*])(?:" + "|".join(codes) + r")(?![\d#])") if codes else None
+        words = WordScan([*(r for f in flags for r in f.rules()), *(c.patterns for c in caps)])
         return cls(tuple(flags), thresholds, texts, official, numbers, spelling, tuple(caps), model,
-                   model_flag, codes_found, accounts, merchants, brands)
+                   model_flag, codes_found, accounts, merchants, brands, words)
 
     def prepare(self, text: str) -> str:
         """The text as the rules read it: disguise undone, normalised, the registry's own
@@ -290,17 +303,22 @@ class ScamRules:
         text, marks = undisguise(text[:MAX_CHARS])
         # a word is cut to its first MAX_WORD characters: no pattern then reads a run longer
         # than that ("0300" a thousand times, "1,1,1,..."), whatever it would try from each place
-        text = " ".join(word[:MAX_WORD] for word in normalise(text).split())
-        if self.official_numbers:
-            text = _PHONE_LIKE.sub(self._official_number, text)
-        text = _UAN_FOUND.sub(f" {UAN} ", text)
-        if self.accounts:
-            text = self.accounts.sub(_as_accounts, text)
-        if self.merchants:
-            text = self.merchants.sub(_as_merchant, text)
-        if self.official:
-            text = self.official.sub(f" {OFFICIAL_LINK} ", text)
-        text = _PLAIN_LINK.sub(functools.partial(self._own_link, text), text)
+        words = fold(text).casefold().split()
+        if max(map(len, words), default=0) > MAX_WORD:
+            words = [word[:MAX_WORD] for word in words]
+        text = " ".join(words)
+        if _DIGIT.search(text):  # a phone number or a UAN has digits (most messages have none)
+            if self.official_numbers:
+                text = _PHONE_LIKE.sub(self._official_number, text)
+            text = _UAN_FOUND.sub(f" {UAN} ", text)
+        if self.accounts and self.accounts.found(text):
+            text = self.accounts.regex.sub(_as_accounts, text)
+        if self.merchants and self.merchants.found(text):
+            text = self.merchants.regex.sub(_as_merchant, text)
+        if self.official and self.official.found(text):
+            text = self.official.regex.sub(f" {OFFICIAL_LINK} ", text)
+        if _PLAIN_LINK.found(text):
+            text = _PLAIN_LINK.regex.sub(functools.partial(self._own_link, text), text)
         text = unmask(_SIGN_RUN.sub(r"\1", text), self.spelling)
         return " ".join((text, *marks)) if marks else text
 
@@ -359,14 +377,17 @@ class ScamRules:
     def findings(self, prepared: str) -> tuple[tuple[str, ...], float, list[Cap]]:
         """What the rules find in a prepared text: the flags (strongest first), the sum of
         their weights, and the caps that apply."""
+        places = self.words.places(prepared) if self.words else None
         found = []
         for order, flag in enumerate(self.flags):
-            hit = flag.find(prepared)
+            if flag.patterns.absent(places):  # most flags on most messages
+                continue
+            hit = flag.find(prepared, places)
             if hit:
                 found.append((-hit[1], hit[0], order, flag.id))
         found.sort()
         flags = tuple(flag_id for *_, flag_id in found)
-        caps = [c for c in self.caps if c.applies(prepared, flags)]
+        caps = [c for c in self.caps if c.applies(prepared, flags, places)]
         return flags, float(sum(-weight for weight, *_ in found)), caps
 
     def _worst_window(self, text: str) -> str:
@@ -491,7 +512,7 @@ def _model_flag(raw: Any, problems: list[str]) -> Flag | None:
         return None
     problems += [f"{RULES_FILE}: model_flag: no explanation in '{lang}'" for lang in LANGS
                  if not str(explain.get(lang) or "").strip()]
-    return Flag(id=str(raw["id"]), weight=0.0, patterns=re.compile("(?!)"),
+    return Flag(id=str(raw["id"]), weight=0.0, patterns=Gated(["(?!)"]),
                 explain={lang: " ".join(str(explain.get(lang, "")).split()) for lang in LANGS})
 
 

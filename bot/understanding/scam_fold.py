@@ -53,6 +53,14 @@ _USERINFO = re.compile(r"(?i)(?<=://)[^\s/@]{1,200}@(?=[a-z0-9-])|"
 # The header of one part of a message sent in several: "(1/2)", "[2/3]", "part 1 of 2", "contd".
 _PART_HEADER = re.compile(r"(?i)[(\[]\s?\d\s?/\s?\d\s?[)\]]|\bpart\s?\d\s?(?:/|of)\s?\d\b|"
                           r"\bcont(?:'?d|inued)\b\.*")
+# What each pass of `undisguise` cannot find without, searched first (scanned in C; the passes
+# themselves are tried at every position): a character it folds, a Cyrillic or Greek letter,
+# the "/", "part" or "cont" every part header holds, a single letter between two spaces.
+_SPACING_CHAR = re.compile("[" + "".join(map(re.escape, map(chr, {*_INVISIBLE, *_SPACERS}))) + "]")
+_CYRILLIC_GREEK_CHAR = re.compile(_CYRILLIC_GREEK)
+_HOMOGLYPH_CHAR = re.compile("[" + "".join(map(re.escape, map(chr, HOMOGLYPHS))) + "]")
+_PART_HINT = re.compile(r"(?i)/|part|cont")
+_SPACED_HINT = re.compile(r" [^\W\d_] ")
 TLDS = ("com|net|org|info|xyz|top|online|site|club|click|link|live|shop|store|app|icu|buzz|cc|tk|ml|"
         "ga|cf|gq|io|co|biz|vip|win|support|help|services|pk|uk|ly|gd|gy|at|me|in")
 # A token that is (or holds) a web address: kept exactly as written.
@@ -150,13 +158,20 @@ def undisguise(text: str) -> tuple[str, tuple[str, ...]]:
     """The raw text with its disguises undone, and the marks of those no genuine sender uses
     (see the module's docstring). Case is kept; normalising comes after."""
     marks = []
-    text = text.translate(_INVISIBLE).translate(_SPACERS)
-    if _MIXED_WORD.search(text):
-        marks.append(MIXED_SCRIPT)
-    text = text.translate(HOMOGLYPHS)
-    text, found = _USERINFO.subn("", text)
-    if found:
-        marks.append(LINK_USERINFO)
-    text = _PART_HEADER.sub(" ", text)
-    text = _SPACED_LETTERS.sub(lambda m: m.group().replace(" ", ""), text)
+    # each pass only where what it undoes can be: most messages have none of it
+    if not text.isascii():
+        if _SPACING_CHAR.search(text):
+            text = text.translate(_INVISIBLE).translate(_SPACERS)
+        if _CYRILLIC_GREEK_CHAR.search(text) and _MIXED_WORD.search(text):
+            marks.append(MIXED_SCRIPT)
+        if _HOMOGLYPH_CHAR.search(text):
+            text = text.translate(HOMOGLYPHS)
+    if "@" in text:
+        text, found = _USERINFO.subn("", text)
+        if found:
+            marks.append(LINK_USERINFO)
+    if _PART_HINT.search(text):
+        text = _PART_HEADER.sub(" ", text)
+    if _SPACED_HINT.search(text):
+        text = _SPACED_LETTERS.sub(lambda m: m.group().replace(" ", ""), text)
     return text, tuple(marks)
