@@ -158,3 +158,23 @@ def test_a_fee_waived_is_not_a_fee_asked_for():
     assert "fee_to_receive" not in FLAGS.check(offer).flags
     trick = "No fee to apply! Just pay Rs 500 registration fee to receive your prize"
     assert "fee_to_receive" in FLAGS.check(trick).flags
+
+
+@pytest.mark.parametrize("text", [
+    "Instant loan up to Rs 80,000 with ZERO processing fee. Receive it in your wallet in minutes",
+    "Personal loan with no processing charges, amount disbursed the same day",
+    "Send money home from Dubai: 0% markup and no hidden charges, transfer received in minutes",
+    "Get a credit card with no annual fee and withdraw cash at any ATM, transfer to any bank",
+    "Remit to Pakistan: all charges are shown before you confirm the transfer. Receive in minutes",
+])
+def test_a_fee_waived_a_word_or_two_away_is_not_a_fee_asked_for(text):
+    assert "fee_to_receive" not in FLAGS.check(text).flags
+
+
+@pytest.mark.parametrize("text", [
+    "Loan approved! No fee to apply, just pay Rs 500 registration fee to receive Rs 50,000",
+    "Your loan is ready. Pay a small processing fee of Rs 300 to release your loan today",
+    "No hidden charges! Only deposit Rs 1,000 security fee to unlock your prize of Rs 2 lakh",
+])
+def test_a_fee_asked_for_beside_a_waiver_is_still_one(text):
+    assert "fee_to_receive" in FLAGS.check(text).flags
