@@ -178,3 +178,26 @@ def test_a_fee_waived_a_word_or_two_away_is_not_a_fee_asked_for(text):
 ])
 def test_a_fee_asked_for_beside_a_waiver_is_still_one(text):
     assert "fee_to_receive" in FLAGS.check(text).flags
+
+
+@pytest.mark.parametrize("text", [
+    "Your account will be closed today. Type the code sent to you on this page: http://pay-confirm.top/x",
+    "Verify by entering your PIN at www.acc-check.online before midnight",
+    "Refund of Rs 4,200 is ready: open refund-desk.site and key in the OTP on your phone",
+    "Naya OTP is page par type krein: https://sim-renew.top/k",
+    "https://sim-renew.top par apna PIN darj karein warna sim band ho jayegi",
+])
+def test_a_code_to_type_on_a_page_that_is_not_official_is_a_request_for_it(text):
+    assert "asks_for_code" in FLAGS.check(text).flags
+
+
+@pytest.mark.parametrize("text", [
+    "Enter OTP 551204 to complete your payment of Rs 2,000 in the HBL app",
+    "Enter OTP 551204 to complete your payment of Rs 2,000 on hbl.com",
+    "Your Daraz code is 4411. Enter it on daraz.pk to confirm your order",
+    "Enter your Careem code 5521 in the app or at careem.com to log in",
+    "Enter promo code EID50 at checkout on shop-example.com",
+])
+def test_a_code_to_type_in_the_senders_own_app_or_site_is_no_request_for_it(text):
+    assert "asks_for_code" not in FLAGS.check(text).flags
+    assert RULES.check(text).verdict != "likely_scam"
