@@ -201,3 +201,24 @@ def test_a_code_to_type_on_a_page_that_is_not_official_is_a_request_for_it(text)
 def test_a_code_to_type_in_the_senders_own_app_or_site_is_no_request_for_it(text):
     assert "asks_for_code" not in FLAGS.check(text).flags
     assert RULES.check(text).verdict != "likely_scam"
+
+
+@pytest.mark.parametrize("text", [
+    "Congratulations! You won a car in the lucky draw. WhatsApp +971 50 123 4567 to claim it",
+    "Your loan of Rs 3 lakh is approved, contact our agent on +966 55xxxxxxx today",
+    "Your Ehsaas money is ready, call our officer on 00968 9123 4567",
+    "Jazz inaam Rs 50,000: +974 5512 3456 par WhatsApp karein",
+    "Your bank account is blocked, contact our manager at +965 9988 7766",
+])
+def test_a_gulf_mobile_to_call_or_whatsapp_is_a_personal_contact(text):
+    assert "personal_contact" in FLAGS.check(text).flags
+
+
+@pytest.mark.parametrize("text", [
+    "For card queries call our toll free number +971 800 4444",
+    "Dear customer, for help with your account call +971 600 54 0000",
+    "Bank helpline: for your account call +971 4 123 4567",
+    "Ammi main Dubai pohanch gaya, mera naya number +971 50 123 4567 hai",
+])
+def test_a_gulf_toll_free_or_landline_or_a_relatives_number_is_no_contact_red_flag(text):
+    assert "personal_contact" not in FLAGS.check(text).flags
