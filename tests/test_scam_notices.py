@@ -158,3 +158,67 @@ def test_a_fee_waived_is_not_a_fee_asked_for():
     assert "fee_to_receive" not in FLAGS.check(offer).flags
     trick = "No fee to apply! Just pay Rs 500 registration fee to receive your prize"
     assert "fee_to_receive" in FLAGS.check(trick).flags
+
+
+@pytest.mark.parametrize("text", [
+    "Instant loan up to Rs 80,000 with ZERO processing fee. Receive it in your wallet in minutes",
+    "Personal loan with no processing charges, amount disbursed the same day",
+    "Send money home from Dubai: 0% markup and no hidden charges, transfer received in minutes",
+    "Get a credit card with no annual fee and withdraw cash at any ATM, transfer to any bank",
+    "Remit to Pakistan: all charges are shown before you confirm the transfer. Receive in minutes",
+])
+def test_a_fee_waived_a_word_or_two_away_is_not_a_fee_asked_for(text):
+    assert "fee_to_receive" not in FLAGS.check(text).flags
+
+
+@pytest.mark.parametrize("text", [
+    "Loan approved! No fee to apply, just pay Rs 500 registration fee to receive Rs 50,000",
+    "Your loan is ready. Pay a small processing fee of Rs 300 to release your loan today",
+    "No hidden charges! Only deposit Rs 1,000 security fee to unlock your prize of Rs 2 lakh",
+])
+def test_a_fee_asked_for_beside_a_waiver_is_still_one(text):
+    assert "fee_to_receive" in FLAGS.check(text).flags
+
+
+@pytest.mark.parametrize("text", [
+    "Your account will be closed today. Type the code sent to you on this page: http://pay-confirm.top/x",
+    "Verify by entering your PIN at www.acc-check.online before midnight",
+    "Refund of Rs 4,200 is ready: open refund-desk.site and key in the OTP on your phone",
+    "Naya OTP is page par type krein: https://sim-renew.top/k",
+    "https://sim-renew.top par apna PIN darj karein warna sim band ho jayegi",
+])
+def test_a_code_to_type_on_a_page_that_is_not_official_is_a_request_for_it(text):
+    assert "asks_for_code" in FLAGS.check(text).flags
+
+
+@pytest.mark.parametrize("text", [
+    "Enter OTP 551204 to complete your payment of Rs 2,000 in the HBL app",
+    "Enter OTP 551204 to complete your payment of Rs 2,000 on hbl.com",
+    "Your Daraz code is 4411. Enter it on daraz.pk to confirm your order",
+    "Enter your Careem code 5521 in the app or at careem.com to log in",
+    "Enter promo code EID50 at checkout on shop-example.com",
+])
+def test_a_code_to_type_in_the_senders_own_app_or_site_is_no_request_for_it(text):
+    assert "asks_for_code" not in FLAGS.check(text).flags
+    assert RULES.check(text).verdict != "likely_scam"
+
+
+@pytest.mark.parametrize("text", [
+    "Congratulations! You won a car in the lucky draw. WhatsApp +971 50 123 4567 to claim it",
+    "Your loan of Rs 3 lakh is approved, contact our agent on +966 55xxxxxxx today",
+    "Your Ehsaas money is ready, call our officer on 00968 9123 4567",
+    "Jazz inaam Rs 50,000: +974 5512 3456 par WhatsApp karein",
+    "Your bank account is blocked, contact our manager at +965 9988 7766",
+])
+def test_a_gulf_mobile_to_call_or_whatsapp_is_a_personal_contact(text):
+    assert "personal_contact" in FLAGS.check(text).flags
+
+
+@pytest.mark.parametrize("text", [
+    "For card queries call our toll free number +971 800 4444",
+    "Dear customer, for help with your account call +971 600 54 0000",
+    "Bank helpline: for your account call +971 4 123 4567",
+    "Ammi main Dubai pohanch gaya, mera naya number +971 50 123 4567 hai",
+])
+def test_a_gulf_toll_free_or_landline_or_a_relatives_number_is_no_contact_red_flag(text):
+    assert "personal_contact" not in FLAGS.check(text).flags
