@@ -7,12 +7,15 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import sqlite_utils
 
 from bot.dialogue.core import Bot
 from bot.dialogue.messages import Incoming
 from bot.state.sqlite_store import DAY, KEYED, Store, UserState
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_retention_is_configurable_and_the_cli_purges(tmp_path):
@@ -73,3 +76,21 @@ def test_a_new_database_keeps_each_message_s_rows_in_one_btree_and_an_old_one_st
     assert "WITHOUT ROWID" not in tables["users"] and "WITHOUT ROWID" in tables["scam_checks"]
     assert store.db.execute("SELECT count(*) FROM counts").fetchone()[0] == 1
     store.close()
+
+
+
+
+def test_two_processes_opening_a_new_database_at_once_both_get_it(tmp_path):
+    """Both need the whole new file to put it in WAL mode, and SQLite answered "locked" to one
+    of them at once, without waiting: the alert sender run twice failed so. Pair after pair
+    (two processes to a core), each pair opening its own new file at one instant: on the old
+    code about one pair in three failed."""
+    opening = ("import sys, time\nfrom bot.state.sqlite_store import Store\n"
+               "at = float(sys.argv[2])\nwhile time.time() < at: pass\nStore(sys.argv[1]).close()")
+    failed: list[str] = []
+    for pair in range(8):
+        at = time.time() + 0.8  # after both have imported the store
+        both = [subprocess.Popen([sys.executable, "-c", opening, str(tmp_path / f"state{pair}.db"), str(at)],
+                                 cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        failed += [err for p in both for err in [p.communicate(timeout=60)[1]] if p.returncode]
+    assert not failed, failed[0]

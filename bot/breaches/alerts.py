@@ -30,6 +30,7 @@ import numpy as np
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from bot.breaches.index import HASH_BYTES, Breach, keyed_hasher, normalise_identifier
+from bot.state.sqlite_store import into_wal
 
 DAY = 86400
 YEAR = 365 * DAY  # a subscription ends this long after it was made or last renewed
@@ -78,7 +79,7 @@ class AlertStore:
         self._hash = keyed_hasher(pepper)
         self._fernet = fernet(keys) if keys else None
         self.db = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        into_wal(self.db)
         self.db.execute("PRAGMA synchronous=NORMAL")  # as the state store: no fsync per commit in WAL
         self.db.execute("PRAGMA secure_delete=ON")  # a deleted subscription is overwritten
         self._create()

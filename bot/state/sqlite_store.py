@@ -75,6 +75,20 @@ def private_file(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def into_wal(conn: sqlite3.Connection, waits: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8)) -> None:
+    """Put the database in WAL mode. Two processes opening a new database at once (two alert
+    senders) both need the whole file for that, and SQLite answers "locked" to one of them at
+    once, without its busy wait (which would deadlock them): that one tries again."""
+    for wait in (*waits, None):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if wait is None or ("locked" not in str(exc) and "busy" not in str(exc)):
+                raise
+            time.sleep(wait)
+
+
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -87,7 +101,7 @@ class Store:
         self.lock = threading.RLock()
         self.checkpointer: Checkpointer | None = None  # set by `checkpoint_in_background`
         self._no_wait = False  # inside `without_waiting` (its thread holds `lock`)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        into_wal(conn)
         # Durability trade-off (SECURITY.md): in WAL mode NORMAL syncs only at checkpoints, so a
         # power cut can lose the last commits since the last checkpoint, never corrupt the file.
         self.db.execute("PRAGMA synchronous=NORMAL")
