@@ -311,14 +311,13 @@ class ScamRules:
             if self.official_numbers:
                 text = _PHONE_LIKE.sub(self._official_number, text)
             text = _UAN_FOUND.sub(f" {UAN} ", text)
-        if self.accounts and self.accounts.found(text):
-            text = self.accounts.regex.sub(_as_accounts, text)
-        if self.merchants and self.merchants.found(text):
-            text = self.merchants.regex.sub(_as_merchant, text)
-        if self.official and self.official.found(text):
-            text = self.official.regex.sub(f" {OFFICIAL_LINK} ", text)
-        if _PLAIN_LINK.found(text):
-            text = _PLAIN_LINK.regex.sub(functools.partial(self._own_link, text), text)
+        if self.accounts:
+            text = self.accounts.sub(_as_accounts, text)
+        if self.merchants:
+            text = self.merchants.sub(_as_merchant, text)
+        if self.official:
+            text = self.official.sub(f" {OFFICIAL_LINK} ", text)
+        text = _PLAIN_LINK.sub(functools.partial(self._own_link, text), text)
         text = unmask(_SIGN_RUN.sub(r"\1", text), self.spelling)
         return " ".join((text, *marks)) if marks else text
 
@@ -380,8 +379,6 @@ class ScamRules:
         places = self.words.places(prepared) if self.words else None
         found = []
         for order, flag in enumerate(self.flags):
-            if flag.patterns.absent(places):  # most flags on most messages
-                continue
             hit = flag.find(prepared, places)
             if hit:
                 found.append((-hit[1], hit[0], order, flag.id))

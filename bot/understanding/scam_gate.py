@@ -87,12 +87,9 @@ class Gated:
                 or any(_seen(gate, text, places) and part.search(text) for gate, part in self._held)
                 or bool(self._plain and self._plain.search(text)))
 
-    def absent(self, places: Places | None) -> bool:
-        """Whether the `places` of a scan say at once that the regex cannot match: it needs
-        one of its gate's words and none is there (for a loop over many rules)."""
-        gate = self._gate
-        return (places is not None and gate is not None and not self._held and self._plain is None
-                and id(gate) not in places)
+    def sub(self, repl: Any, text: str) -> str:
+        """`regex.sub(repl, text)`, not tried where the gates say nothing matches."""
+        return self.regex.sub(repl, text) if self.found(text) else text
 
     def words(self) -> dict[int, frozenset[str]]:
         """Each gate's words, by the gate's id (the keys of `places`)."""
