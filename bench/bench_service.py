@@ -4,6 +4,7 @@ TwiML reply (the ceiling: what uvicorn and Starlette alone cost on this machine)
 
     .venv/bin/python bench/bench_service.py [--rate 200 --seconds 20]
     .venv/bin/python bench/bench_service.py --profile service.prof   # also cProfile the service
+    .venv/bin/python bench/bench_service.py --unique-texts --empty-core  # and the channels alone
 
 Everything runs on 127.0.0.1, each server in a process of its own so that none shares a GIL
 with the load generator (this process, httpx.AsyncClient):
@@ -25,6 +26,11 @@ Phases, each bounded in requests and in time; the run stops by itself:
 2. closed loop: `--clients` clients, each sending as soon as its last answer came, for
    `--closed-seconds`, `--rounds` times, the targets interleaved round by round; the
    median round is quoted.
+
+`--empty-core` adds a second service, the same app with a core that does nothing (every
+message gets one fixed reply: no database, matching or scam check) and two targets on it,
+`wa:empty` and `tg:empty`: what the channels, the web layer and uvicorn cost on their own,
+the floor under any core.
 
 Printed per target: requests sent, ok (2xx), non-2xx, errors (timeouts, refused, and
 "unanswered": still waiting when the phase's time bound ran out), achieved rate, p50/p99
@@ -370,7 +376,8 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def serve_mehfooz(port: int, db: str, telegram_url: str, profile: str, inline: bool = False) -> None:
+def serve_mehfooz(port: int, db: str, telegram_url: str, profile: str, inline: bool = False,
+                  empty_core: bool = False) -> None:
     from bot.config import Settings
     from bot.content.load import DEFAULT_DIR
     from bot.service import create_app
@@ -381,7 +388,24 @@ def serve_mehfooz(port: int, db: str, telegram_url: str, profile: str, inline: b
         twilio_account_sid="AC" + "0" * 32, twilio_auth_token=AUTH, public_url=PUBLIC_URL,
         telegram_inline=inline,
     )
-    run_uvicorn(create_app(settings), port, profile)
+    app = create_app(settings)
+    if empty_core:
+        empty_the_core(app.state.core)
+    run_uvicorn(app, port, profile)
+
+
+def empty_the_core(core: Any) -> None:
+    """The core's `handle` replaced by one that does nothing: one fixed reply of an answer's
+    length, no store (so no delivery to confirm), no matching, no scam check."""
+    from bot.dialogue.core import Outcome
+    from bot.dialogue.messages import Reply
+
+    text = core.content.text("rate_limited", "en") + " " + "Reply with a number for more. " * 6
+
+    def handle(msg: Any) -> Outcome:
+        return Outcome([Reply(text, intent="menu")], "answered", "menu", "en")
+
+    core.handle = handle
 
 
 def serve_ceiling(port: int, profile: str) -> None:
@@ -590,6 +614,12 @@ def report(targets: list[Target], args: argparse.Namespace, telegram: dict[str, 
         print(f"  {t.name}: max throughput {ratio:.2f} of the ceiling (capacity {cap_ratio:.2f}), "
               f"goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'}; "
               f"p99 {p99:.1f} ms at {args.rate:g}/s, goal < 20 ms: {'met' if fast else 'NOT met'}")
+    for t in targets:
+        if t.name == "ceiling" or not (t.open.ok and ceiling.open.ok):
+            continue
+        ratio = (t.open.cpu / t.open.ok) / (ceiling.open.cpu / ceiling.open.ok)
+        goal = f", goal <= 3: {'met' if ratio <= 3 else 'NOT met'}" if ":" not in t.name else " (the floor)"
+        print(f"  {t.name}: server CPU a message {ratio:.1f}x the ceiling's, open loop{goal}")
     print("  one uvicorn worker: yes (each server is one process, workers=1)")
     if ceiling.busy < 0.9:
         print(f"  note: the ceiling's server used {ceiling.busy * 100:.0f}% of a core in the closed loop, "
@@ -606,6 +636,15 @@ def print_profile(path: Path, limit: int = 30) -> None:
     print(out.getvalue())
 
 
+def service_child(folder: Path, name: str, port: int, telegram_url: str, args: argparse.Namespace,
+                  profile: str, empty_core: bool = False) -> Child:
+    """Our service in a process of its own, its database and log in `folder` under `name`."""
+    return Child(["--serve", "mehfooz", "--port", str(port), "--db", str(folder / f"{name}.db"),
+                  "--telegram-url", telegram_url, "--profile", profile,
+                  *(["--telegram-inline"] if args.telegram_inline else []),
+                  *(["--empty-core"] if empty_core else [])], folder / f"{name}.log")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=200, help="open loop requests a second (200)")
@@ -619,6 +658,8 @@ def main() -> int:
                         help="seconds before a request counts as an error (10)")
     parser.add_argument("--telegram-inline", action="store_true",
                         help="TELEGRAM_INLINE_REPLIES: answer Telegram in the webhook's response")
+    parser.add_argument("--empty-core", action="store_true",
+                        help="also load the service with a core that does nothing (the channels alone)")
     parser.add_argument("--unique-texts", action="store_true",
                         help="make every text unique (no message repeats: the matcher's cache never helps)")
     parser.add_argument("--profile", metavar="FILE", default="",
@@ -629,7 +670,8 @@ def main() -> int:
     parser.add_argument("--telegram-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve == "mehfooz":
-        serve_mehfooz(args.port, args.db, args.telegram_url, args.profile, args.telegram_inline)
+        serve_mehfooz(args.port, args.db, args.telegram_url, args.profile, args.telegram_inline,
+                      args.empty_core)
         return 0
     if args.serve == "ceiling":
         serve_ceiling(args.port, "")
@@ -655,14 +697,18 @@ def main() -> int:
             telegram_url = fake.first_line()
             ours_port, ceiling_port = free_port(), free_port()
             profile = str(Path(args.profile).resolve()) if args.profile else ""
-            ours = Child(["--serve", "mehfooz", "--port", str(ours_port), "--db", str(folder / "bot.db"),
-                          "--telegram-url", telegram_url, "--profile", profile,
-                          *(["--telegram-inline"] if args.telegram_inline else [])], folder / "service.log")
+            ours = service_child(folder, "service", ours_port, telegram_url, args, profile)
             children.append(ours)
             ceiling = Child(["--serve", "ceiling", "--port", str(ceiling_port)], folder / "ceiling.log")
             children.append(ceiling)
             ours_url, ceiling_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{ceiling_port}"
-            for child, url in ((ours, ours_url), (ceiling, ceiling_url)):
+            servers = [(ours, ours_url), (ceiling, ceiling_url)]
+            if args.empty_core:
+                empty_port = free_port()
+                empty = service_child(folder, "empty", empty_port, telegram_url, args, "", empty_core=True)
+                children.append(empty)
+                servers.append((empty, f"http://127.0.0.1:{empty_port}"))
+            for child, url in servers:
                 child.first_line()
                 wait_until_up(url)
             targets = [
@@ -670,6 +716,10 @@ def main() -> int:
                 Target("telegram", ours_url, ours.pid, traffic.telegram),
                 Target("ceiling", ceiling_url, ceiling.pid, traffic.whatsapp),
             ]
+            if args.empty_core:
+                empty_child, empty_url = servers[-1]
+                targets[2:2] = [Target("wa:empty", empty_url, empty_child.pid, traffic.whatsapp),
+                                Target("tg:empty", empty_url, empty_child.pid, traffic.telegram)]
             asyncio.run(load(targets, args))
             stats = telegram_stats(telegram_url)
         finally:
