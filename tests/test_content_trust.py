@@ -183,6 +183,32 @@ def test_blocking_unknown_callers_leads_with_the_phones_free_setting(bot, conten
     assert content.fact_value("spam.block_service_charge", lang) in more.text
 
 
+# Asked about the operator code itself, and "420" as people say "a cheat" (not the code).
+BLOCK_SERVICE = {"en": "does dialling *420# cost money", "roman_ur": "*420# wali service ke paise lagte hain kya",
+                 "ur": "*420# والی سروس کے پیسے لگتے ہیں کیا"}
+CHEATED = {"en": "a shopkeeper did 420 with me and kept my money, where do i report",
+           "roman_ur": "online dukan wale ne mere sath 420 kar di paise wapas nahi kar raha",
+           "ur": "آن لائن دکان والے نے میرے ساتھ 420 کر دی، پیسے واپس نہیں کر رہا"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_asking_about_the_paid_block_code_gets_its_charge_and_the_free_ways(bot, content, lang):
+    """A question about *420# itself is answered, not guessed at: the service, its daily
+    charge, how to cancel, and the free ways (the phone's setting, the register) beside it."""
+    outcome = bot.handle(Incoming("terminal", f"code-{lang}", BLOCK_SERVICE[lang]))
+    assert (outcome.intent, outcome.lang) == ("call_block_service", lang)
+    text = outcome.replies[0].text
+    assert content.fact_value("spam.block_service") in text
+    assert content.fact_value("spam.block_service_charge", lang) in text
+    assert "Silence Unknown Callers" in text and content.fact_value("dncr.number") in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_420_as_slang_for_a_cheat_is_not_the_block_code(bot, lang):
+    outcome = bot.handle(Incoming("terminal", f"cheated-{lang}", CHEATED[lang]))
+    assert (outcome.intent, outcome.lang) == ("report_fraud", lang)
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_register_is_said_not_to_cover_ordinary_mobile_numbers(bot, lang):
     ask = {"en": "property dealers keep calling me from mobile numbers, will dncr stop them",
