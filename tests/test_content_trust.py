@@ -169,6 +169,25 @@ def test_asking_for_a_fact_gets_it(bot, content, key, lang):
     assert content.fact_value(key, lang) in outcome.replies[0].text, (question, outcome.intent)
 
 
+# A short code from the registry asked about bare ("8171 kya hai": who sends from it, what it
+# is for), as people ask after a message names it. Phrasings of our own, not the examples'.
+WHAT_IS = [
+    ("bisp.sender", {"en": "what's 8171", "roman_ur": "ye 8171 kya cheez hai", "ur": "یہ 8171 کیا چیز ہے"}),
+    ("nccia.helpline", {"en": "what's 1799", "roman_ur": "ye 1799 kya cheez hai", "ur": "یہ 1799 کیا چیز ہے"}),
+    ("pta.dirbs_number", {"en": "what's 8484", "roman_ur": "ye 8484 kya cheez hai", "ur": "یہ 8484 کیا چیز ہے"}),
+    ("spam.report_number", {"en": "what's 9000", "roman_ur": "ye 9000 kya cheez hai", "ur": "یہ 9000 کیا چیز ہے"}),
+    ("jazz.helpline", {"en": "what's 111", "roman_ur": "ye 111 kis ka number hai", "ur": "یہ 111 کس کا نمبر ہے"}),
+]
+
+
+@pytest.mark.parametrize(("key", "lang"), [(key, lang) for key, _ in WHAT_IS for lang in LANGS])
+def test_asking_what_a_registry_code_is_gets_the_answer_that_names_it(bot, content, key, lang):
+    question = dict(WHAT_IS)[key][lang]
+    outcome = bot.handle(Incoming("terminal", f"what-{key}-{lang}", question))
+    assert outcome.lang == lang and outcome.intent is not None, (question, outcome.intent)
+    assert content.fact_value(key, lang) in outcome.replies[0].text, (question, outcome.intent)
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_blocking_unknown_callers_leads_with_the_phones_free_setting(bot, content, lang):
     """*420# is the operators' paid block service: the first answer gives the free setting of
