@@ -400,7 +400,7 @@ def empty_the_core(core: Any) -> None:
     from bot.dialogue.core import Outcome
     from bot.dialogue.messages import Reply
 
-    text = core.content.text("rate_limited", "en") + " " + "Reply with a number for more. " * 6
+    text = "A fixed reply from a core that does nothing, about as long as a short answer. " * 5
 
     def handle(msg: Any) -> Outcome:
         return Outcome([Reply(text, intent="menu")], "answered", "menu", "en")
