@@ -176,7 +176,6 @@ WHAT_IS = [
     ("nccia.helpline", {"en": "what's 1799", "roman_ur": "ye 1799 kya cheez hai", "ur": "یہ 1799 کیا چیز ہے"}),
     ("pta.dirbs_number", {"en": "what's 8484", "roman_ur": "ye 8484 kya cheez hai", "ur": "یہ 8484 کیا چیز ہے"}),
     ("spam.report_number", {"en": "what's 9000", "roman_ur": "ye 9000 kya cheez hai", "ur": "یہ 9000 کیا چیز ہے"}),
-    ("jazz.helpline", {"en": "what's 111", "roman_ur": "ye 111 kis ka number hai", "ur": "یہ 111 کس کا نمبر ہے"}),
 ]
 
 
